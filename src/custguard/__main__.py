@@ -1,0 +1,3 @@
+from custguard.cli import main
+
+main()

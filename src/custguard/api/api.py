@@ -1,0 +1,23 @@
+"""The Django Ninja API at /api/v1/, assembled from each app's router."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from custguard.api import problems
+from custguard.api.auth import BearerToken, SessionAuth
+from custguard.core.api import router as core_router
+from custguard.customers.api import router as customers_router
+
+api = NinjaAPI(
+    title="custguard API",
+    version="1",
+    description="Customer conduct, credit and rewards management. Errors are "
+                "application/problem+json (RFC 9457).",
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+problems.install(api)
+api.add_router("/", customers_router)
+api.add_router("/", core_router)

@@ -1,0 +1,35 @@
+"""API authentication: bearer tokens for machines, the session (with CSRF) for the browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+
+from custguard.core.services.tokens import authenticate_secret
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = authenticate_secret(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.auth_token = api_token  # type: ignore[attr-defined]
+        return api_token.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The logged-in browser session; unsafe methods need the CSRF token (X-CSRFToken)."""
+
+    param_name = "sessionid"
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None

@@ -1,0 +1,215 @@
+"""Appending to and verifying the tamper-evident audit chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Model
+
+from custguard.core import clock
+from custguard.core.actors import Actor
+from custguard.core.models import AuditEntry, AuditHead
+
+GENESIS_HASH = "0" * 64
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Model):
+        return value.pk
+    raise TypeError(f"cannot put {type(value).__name__} in an audit entry")
+
+
+def jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Values as they are stored in the entry's JSON (Decimals and dates as strings)."""
+    if values is None:
+        return None
+    return json.loads(json.dumps(dict(values), default=_json_default, ensure_ascii=False))
+
+
+def entry_payload(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_kind": entry.actor_kind,
+        "actor_label": entry.actor_label,
+        "actor_user_id": entry.actor_user_id,
+        "actor_token_id": entry.actor_token_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "customer_id": entry.customer_id,
+        "before": entry.before,
+        "after": entry.after,
+        "reason": entry.reason,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    canonical = json.dumps(entry_payload(entry), sort_keys=True, separators=(",", ":"),
+                           ensure_ascii=False)
+    return hashlib.sha256((entry.prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def record(
+    actor: Actor,
+    action: str,
+    obj: Model | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: object = None,
+    customer_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Append one entry. Must run inside the transaction of the change it records."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record() must be called inside the transaction of the change")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+    if not object_type:
+        raise ValueError("an audit entry needs an object type")
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditHead.objects.create(pk=1)
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=clock.now(),
+        actor_kind=actor.kind,
+        actor_label=actor.label[:150],
+        actor_user=actor.user,
+        actor_token=actor.token,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id if object_id is not None else ""),
+        customer_id=customer_id,
+        before=jsonable(before),
+        after=jsonable(after),
+        reason=reason,
+        prev_hash=head.hash,
+    )
+    entry.hash = compute_hash(entry)
+    entry.save(force_insert=True)
+    AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    return entry
+
+
+@dataclass(frozen=True)
+class PendingEntry:
+    """One entry for `record_many`: the same arguments as `record` takes."""
+
+    action: str
+    object_type: str
+    object_id: object
+    customer_id: int | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    reason: str = ""
+
+
+def record_many(actor: Actor, pending: list[PendingEntry], batch_size: int = 1000) -> int:
+    """Append many entries with one lock of the head and bulk inserts (imports, batch jobs).
+    Must run inside the transaction of the changes it records. Returns the last sequence."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record_many() must be called inside the transaction")
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        head = AuditHead.objects.create(pk=1)
+    seq, prev_hash, now = head.seq, head.hash, clock.now()
+    batch: list[AuditEntry] = []
+    for item in pending:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq, at=now, actor_kind=actor.kind, actor_label=actor.label[:150],
+            actor_user=actor.user, actor_token=actor.token, action=item.action,
+            object_type=item.object_type, object_id=str(item.object_id),
+            customer_id=item.customer_id, before=jsonable(item.before),
+            after=jsonable(item.after), reason=item.reason, prev_hash=prev_hash)
+        entry.hash = prev_hash = compute_hash(entry)
+        batch.append(entry)
+        if len(batch) >= batch_size:
+            AuditEntry.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        AuditEntry.objects.bulk_create(batch)
+    AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    return seq
+
+
+def changes(instance: Model, fields: list[str], previous: Mapping[str, Any]) -> tuple[
+        dict[str, Any], dict[str, Any]]:
+    """Before/after dicts of only the fields whose values differ."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name in fields:
+        old = previous.get(name)
+        new = getattr(instance, name)
+        if jsonable({"v": old}) != jsonable({"v": new}):
+            before[name] = old
+            after[name] = new
+    return before, after
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    message: str
+
+
+def verify_chain(progress: Callable[[int], None] | None = None,
+                 batch_size: int = 2000) -> ChainProblem | None:
+    """Recompute the chain from the start; return the first broken link, or None."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    for entry in _iter_entries(batch_size):
+        if entry.seq != expected_seq:
+            if entry.seq > expected_seq:
+                return ChainProblem(expected_seq, f"entry #{expected_seq} is missing (removed); "
+                                                  f"the next entry is #{entry.seq}")
+            return ChainProblem(entry.seq, f"entry #{entry.seq} is out of order")
+        if entry.prev_hash != expected_prev:
+            return ChainProblem(entry.seq, f"entry #{entry.seq} does not link to entry "
+                                           f"#{entry.seq - 1} (inserted or re-chained)")
+        if compute_hash(entry) != entry.hash:
+            return ChainProblem(entry.seq, f"entry #{entry.seq} was altered: its content no "
+                                           "longer matches its hash")
+        expected_prev = entry.hash
+        expected_seq += 1
+        if progress:
+            progress(1)
+    head = AuditHead.objects.filter(pk=1).first()
+    last_seq = expected_seq - 1
+    if head is not None and (head.seq != last_seq or head.hash != expected_prev):
+        if head.seq > last_seq:
+            return ChainProblem(last_seq + 1, f"entry #{last_seq + 1} is missing (removed); "
+                                              f"the chain should end at #{head.seq}")
+        return ChainProblem(head.seq + 1, f"entry #{head.seq + 1} was appended outside the "
+                                          "application")
+    return None
+
+
+def _iter_entries(batch_size: int) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq

@@ -1,0 +1,129 @@
+"""Typed readers for environment variables that fail fast on bad values.
+
+Settings read the environment only through these helpers, so a typo in a
+deployment shows up as one clear error at start-up instead of a surprise later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigurationError(RuntimeError):
+    """A configuration variable is missing or has a value we cannot use."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_path(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{name}={value!r} is not a known IANA time zone") from None
+    return value
+
+
+def env_currency(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip().upper()
+    if len(value) != 3 or not value.isalpha():
+        raise ConfigurationError(f"{name}={value!r} is not an ISO 4217 currency code")
+    return value
+
+
+def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
+    """Turn `sqlite:///path` or `postgresql://user:pw@host:port/name` into a DATABASES entry."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        raw_path = unquote(parts.path)
+        # sqlite:///relative.db is relative to the data dir; sqlite:////abs/path is absolute
+        if not raw_path or raw_path == "/":
+            raise ConfigurationError(f"CUSTGUARD_DATABASE_URL={url!r} names no database file")
+        # sqlite:///name.db is relative to the data dir, sqlite:////abs/name.db is absolute
+        path = Path(raw_path[1:])
+        if not path.is_absolute():
+            path = data_dir / path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA busy_timeout=20000;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
+            "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
+        }
+    if scheme in {"postgres", "postgresql"}:
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ConfigurationError(f"CUSTGUARD_DATABASE_URL={url!r} names no database")
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ConfigurationError(
+        f"CUSTGUARD_DATABASE_URL={url!r}: the scheme must be sqlite:// or postgresql://"
+    )
