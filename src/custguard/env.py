@@ -85,7 +85,7 @@ def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
     if scheme == "sqlite":
         raw_path = unquote(parts.path)
         # sqlite:///relative.db is relative to the data dir; sqlite:////abs/path is absolute
-        if not raw_path or raw_path == "/":
+        if not raw_path.strip("/"):
             raise ConfigurationError(f"CUSTGUARD_DATABASE_URL={url!r} names no database file")
         # sqlite:///name.db is relative to the data dir, sqlite:////abs/name.db is absolute
         path = Path(raw_path[1:])
@@ -113,13 +113,19 @@ def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
         if not name:
             raise ConfigurationError(f"CUSTGUARD_DATABASE_URL={url!r} names no database")
         options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigurationError(
+                f"CUSTGUARD_DATABASE_URL={url!r}: the port must be a number from 1 to 65535"
+            ) from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
+            "PORT": str(port or ""),
             "OPTIONS": options,
             "CONN_MAX_AGE": 600,
             "CONN_HEALTH_CHECKS": True,

@@ -1,4 +1,5 @@
-"""Django settings for custguard, read from CUSTGUARD_* environment variables (see docs/configuration.md)."""
+"""Django settings for custguard, read from CUSTGUARD_* environment variables
+(see docs/configuration.md)."""
 
 from __future__ import annotations
 

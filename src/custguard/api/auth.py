@@ -28,6 +28,13 @@ class SessionAuth(APIKeyCookie):
     def __init__(self) -> None:
         super().__init__(csrf=True)
 
+    def __call__(self, request: HttpRequest) -> Any:
+        # A request that presents a bearer token is a machine's: a dead token must answer 401
+        # (authenticate again), not fall through to the session's CSRF check and a 403.
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:

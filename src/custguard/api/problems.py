@@ -45,7 +45,10 @@ def install(api: NinjaAPI) -> None:
                   for field, reasons in exc.errors.items() for reason in reasons]
         titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict",
                   422: "Validation failed"}
-        return problem(request, exc.status, titles.get(exc.status, "Error"), exc.message,
+        detail = exc.message
+        if exc.field and not detail.startswith(exc.field):
+            detail = f"{exc.field}: {detail}"
+        return problem(request, exc.status, titles.get(exc.status, "Error"), detail,
                        code=exc.code, errors=errors or None)
 
     @api.exception_handler(NinjaValidationError)

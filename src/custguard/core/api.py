@@ -1,14 +1,14 @@
 """Audit entries (read-only), API tokens and policy versions over the API."""
 
-from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from custguard.api.schemas import InputSchema
 from custguard.core import selectors
 from custguard.core.actors import actor_from_request
 from custguard.core.errors import NotFound
@@ -61,7 +61,7 @@ def get_audit_entry(request: HttpRequest, seq: int) -> Any:
     return entry
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     expires_days: int | None = Field(None, ge=1, le=3650)
 
@@ -99,7 +99,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     token, secret = tokens.create_token(actor, user=user, name=payload.name,
                                         expires_days=payload.expires_days)
     token.secret = secret  # type: ignore[attr-defined]
-    return 201, token
+    return Status(201, token)
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut, tags=["tokens"],

@@ -58,6 +58,9 @@ class AuditHead(models.Model):
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"audit head #{self.seq}"
+
 
 class AuditEntry(models.Model):
     """One link of the tamper-evident audit chain. Insert-only; triggers refuse UPDATE/DELETE."""

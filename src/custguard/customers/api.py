@@ -1,6 +1,5 @@
 """Customers, contacts, groups and regions over the API. Thin: every write calls services."""
 
-from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
@@ -8,9 +7,10 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from custguard.api.schemas import InputSchema
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
@@ -31,7 +31,7 @@ router = Router(tags=["customers"])
 
 Kind = Literal[tuple(CustomerKind.values)]  # type: ignore[valid-type]
 Tier = Literal[tuple(ValueTier.values)]  # type: ignore[valid-type]
-Status = Literal[tuple(CustomerStatus.values)]  # type: ignore[valid-type]
+StatusCode = Literal[tuple(CustomerStatus.values)]  # type: ignore[valid-type]
 Scale = Literal[tuple(ScaleBand.values)]  # type: ignore[valid-type]
 IndustryCode = Literal[tuple(Industry.values)]  # type: ignore[valid-type]
 ORDERINGS = ["code", "-code", "name", "-name", "created_at", "-created_at", "region", "-region"]
@@ -42,7 +42,7 @@ def require(actor: Actor, perm: str) -> None:
         raise PermissionRefused("your role may not do this")
 
 
-class ContactIn(Schema):
+class ContactIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     role: str = Field("", max_length=100)
     phone: str = Field("", max_length=32)
@@ -50,7 +50,7 @@ class ContactIn(Schema):
     is_primary: bool = False
 
 
-class ContactPatch(Schema):
+class ContactPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=100)
     role: str | None = Field(None, max_length=100)
     phone: str | None = Field(None, max_length=32)
@@ -84,7 +84,7 @@ class StandingOut(Schema):
     policy_version: int | None
 
 
-class CustomerIn(Schema):
+class CustomerIn(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     kind: Kind
     region: str = Field(pattern=r"^\d{6}$", description="6-digit region code")
@@ -93,7 +93,7 @@ class CustomerIn(Schema):
     account_manager: str | None = Field(None, description="username of the account manager")
     department: str = Field("", max_length=100)
     value_tier: Tier = "general"
-    status: Status = "active"
+    status: StatusCode = "active"
     phone: str = Field("", max_length=32)
     id_number: str = Field("", max_length=32)
     address: str = Field("", max_length=300)
@@ -101,7 +101,7 @@ class CustomerIn(Schema):
     contacts: list[ContactIn] = []
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: Kind | None = None
     industry: IndustryCode | Literal[""] | None = None
@@ -109,7 +109,7 @@ class CustomerPatch(Schema):
     account_manager: str | None = None
     department: str | None = Field(None, max_length=100)
     value_tier: Tier | None = None
-    status: Status | None = None
+    status: StatusCode | None = None
     phone: str | None = Field(None, max_length=32)
     id_number: str | None = Field(None, max_length=32)
     address: str | None = Field(None, max_length=300)
@@ -146,7 +146,7 @@ class CustomerFilter(FilterSchema):
     region: str | None = Field(None, description="region code; includes its sub-regions")
     kind: Kind | None = None
     value_tier: Tier | None = None
-    status: Status | None = None
+    status: StatusCode | None = None
     account_manager: str | None = Field(None, description="username")
     group: int | None = None
 
@@ -267,7 +267,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Any:
         data["account_manager"] = _manager(payload.account_manager)
     customer = services.create_customer(
         actor, region=region, contacts=[c.dict() for c in payload.contacts], **data)
-    return 201, customer_out(_get_customer(actor, customer.code), actor)
+    return Status(201, customer_out(_get_customer(actor, customer.code), actor))
 
 
 @router.patch("/customers/{id_or_code}", response=CustomerOut, summary="Update a customer")
@@ -288,7 +288,7 @@ def add_contact(request: HttpRequest, id_or_code: str, payload: ContactIn) -> An
     actor = actor_from_request(request)
     require(actor, "customers.change_customer")
     customer = _get_customer(actor, id_or_code)
-    return 201, services.add_contact(actor, customer, **payload.dict())
+    return Status(201, services.add_contact(actor, customer, **payload.dict()))
 
 
 def _get_contact(actor: Actor, id_or_code: str, contact_id: int) -> Contact:
@@ -315,25 +315,25 @@ def remove_contact(request: HttpRequest, id_or_code: str, contact_id: int) -> An
     actor = actor_from_request(request)
     require(actor, "customers.change_customer")
     services.remove_contact(actor, _get_contact(actor, id_or_code, contact_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- groups ---------------------------------------------------------------------------------
 
 
-class GroupIn(Schema):
+class GroupIn(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     parent: str = Field(pattern=r"^\d{9}$", description="code of the parent customer")
     members: list[str] = Field([], description="codes of further member customers")
     notes: str = ""
 
 
-class GroupPatch(Schema):
+class GroupPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
     notes: str | None = None
 
 
-class MemberIn(Schema):
+class MemberIn(InputSchema):
     customer: str = Field(pattern=r"^\d{9}$", description="customer code")
 
 
@@ -409,7 +409,7 @@ def create_group(request: HttpRequest, payload: GroupIn) -> Any:
                for i, code in enumerate(payload.members)]
     group = services.create_group(actor, name=payload.name, parent=parent, members=members,
                                   notes=payload.notes)
-    return 201, group_out(group)
+    return Status(201, group_out(group))
 
 
 @router.patch("/groups/{group_id}", response=GroupOut, tags=["groups"], summary="Update a group")

@@ -210,6 +210,9 @@ class Standing(StandingFields):
         verbose_name = _("standing")
         verbose_name_plural = _("standings")
 
+    def __str__(self) -> str:
+        return f"standing of customer {self.customer_id}"
+
 
 class GroupStanding(StandingFields):
     group = models.OneToOneField(CustomerGroup, primary_key=True, on_delete=models.CASCADE,
@@ -218,3 +221,6 @@ class GroupStanding(StandingFields):
     class Meta:
         verbose_name = _("group standing")
         verbose_name_plural = _("group standings")
+
+    def __str__(self) -> str:
+        return f"standing of group {self.group_id}"

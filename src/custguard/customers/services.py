@@ -50,10 +50,10 @@ def _check_account_manager(actor: Actor, manager: User | None) -> None:
     if manager is not None and not manager.is_active:
         raise ValidationFailed("the account manager is not an active user",
                                field="account_manager")
-    if not sees_all_customers(actor):
-        if manager is None or actor.user is None or manager.pk != actor.user.pk:
-            raise PermissionRefused("an account manager may only assign customers to themselves",
-                                    field="account_manager")
+    if not sees_all_customers(actor) and (
+            manager is None or actor.user is None or manager.pk != actor.user.pk):
+        raise PermissionRefused("an account manager may only assign customers to themselves",
+                                field="account_manager")
 
 
 def _require(actor: Actor, perm: str) -> None:

@@ -64,6 +64,17 @@ def compute_hash(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
+def _lock_head() -> AuditHead:
+    """Lock the chain's head row, creating it on the first append. Concurrent first appends
+    must not race: the insert ignores a conflict (it waits for the other writer's commit on
+    PostgreSQL), then everyone locks the one row."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
+
+
 def record(
     actor: Actor,
     action: str,
@@ -85,9 +96,7 @@ def record(
         object_id = obj.pk if object_id is None else object_id
     if not object_type:
         raise ValueError("an audit entry needs an object type")
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead.objects.create(pk=1)
+    head = _lock_head()
     entry = AuditEntry(
         seq=head.seq + 1,
         at=clock.now(),
@@ -129,9 +138,7 @@ def record_many(actor: Actor, pending: list[PendingEntry], batch_size: int = 100
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record_many() must be called inside the transaction")
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        head = AuditHead.objects.create(pk=1)
+    head = _lock_head()
     seq, prev_hash, now = head.seq, head.hash, clock.now()
     batch: list[AuditEntry] = []
     for item in pending:
@@ -206,9 +213,13 @@ def verify_chain(progress: Callable[[int], None] | None = None,
 
 
 def _iter_entries(batch_size: int) -> Iterator[AuditEntry]:
-    last = 0
+    # The first batch has no lower bound, so a forged entry numbered 0 or below is seen too.
+    last: int | None = None
     while True:
-        batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[:batch_size])
+        qs = AuditEntry.objects.order_by("seq")
+        if last is not None:
+            qs = qs.filter(seq__gt=last)
+        batch = list(qs[:batch_size])
         if not batch:
             return
         yield from batch

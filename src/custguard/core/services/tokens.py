@@ -14,7 +14,7 @@ from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.models import ApiToken, User
 from custguard.core.services import audit
 
-TOKEN_PREFIX = "cg_"
+TOKEN_PREFIX = "cg_"  # noqa: S105 - a public marker, not a secret
 # Writing last_used_at on every request would make each API read a write; once a minute is enough.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 

@@ -47,7 +47,8 @@ class Command(BaseCommand):
             for t in qs:
                 state = "revoked" if t.revoked_at else "active"
                 self.stdout.write(f"{t.prefix}  {t.user.username:<16} {t.name:<24} {state:<8} "
-                                  f"expires={t.expires_at or '-'} last_used={t.last_used_at or '-'}")
+                                  f"expires={t.expires_at or '-'} "
+                                  f"last_used={t.last_used_at or '-'}")
         else:
             found = ApiToken.objects.filter(prefix=options["prefix"]).first()
             if found is None:

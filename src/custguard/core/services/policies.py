@@ -1,0 +1,129 @@
+"""Policy versions: validate, store as drafts, publish with an effective time, find the one in
+force. The document itself is defined and checked by the pure `custguard.policy` package."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from custguard.core import clock
+from custguard.core.actors import Actor
+from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
+from custguard.core.models import PolicyVersion
+from custguard.core.services import audit
+from custguard.policy.documents import (
+    PolicyProblem,
+    checksum,
+    parse_policy_text,
+    validate_policy_data,
+)
+from custguard.policy.schema import PolicyDocument
+
+
+def problems_error(problems: list[PolicyProblem]) -> ValidationFailed:
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.path or "document", []).append(problem.message)
+    first = problems[0]
+    return ValidationFailed(
+        f"the policy has {len(problems)} problem(s); first: {first.path}: {first.message}",
+        field=first.path or "document", errors=errors)
+
+
+def parse_document(source: str | dict[str, Any]) -> PolicyDocument:
+    """A validated document from YAML/JSON text or a dict; every problem raised at once."""
+    if isinstance(source, str):
+        try:
+            return parse_policy_text(source)
+        except ValueError:
+            import yaml
+
+            try:
+                data = yaml.safe_load(source)
+            except yaml.YAMLError:
+                data = None
+            problems = validate_policy_data(data) if data is not None else []
+            if not problems:
+                problems = [PolicyProblem(path="document", message="not a YAML or JSON mapping")]
+            raise problems_error(problems) from None
+    problems = validate_policy_data(source)
+    if problems:
+        raise problems_error(problems)
+    return PolicyDocument.model_validate(source)
+
+
+@transaction.atomic
+def create_draft(actor: Actor, source: str | dict[str, Any], *, note: str = "") -> PolicyVersion:
+    if not actor.can("core.add_policyversion"):
+        raise PermissionRefused("your role may not upload policies")
+    document = parse_document(source)
+    data = document.model_dump(mode="json")
+    number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    try:
+        with transaction.atomic():
+            version = PolicyVersion.objects.create(
+                number=number, document=data, checksum=checksum(document), note=note[:300],
+                created_at=clock.now(), created_by=actor.user)
+    except IntegrityError:
+        raise Conflict("another policy version was stored at the same moment; try again",
+                       field="number") from None
+    audit.record(actor, "policy.draft", version,
+                 after={"number": number, "checksum": version.checksum, "note": note})
+    return version
+
+
+@transaction.atomic
+def publish(actor: Actor, version: PolicyVersion, *,
+            effective_from: dt.datetime | None = None, reason: str = "") -> PolicyVersion:
+    """Publish a draft. From its effective time it is the policy in force; versions it
+    supersedes at that moment are retired."""
+    if not actor.can("core.publish_policyversion"):
+        raise PermissionRefused("your role may not publish policies")
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != PolicyVersion.Status.DRAFT:
+        raise Conflict(f"version {version.number} is {version.status}; only a draft can be "
+                       "published", field="status")
+    # Re-validate: the schema may be stricter than when the draft was stored.
+    parse_document(version.document)
+    now = clock.now()
+    effective = effective_from or now
+    if effective < now - dt.timedelta(minutes=1):
+        raise ValidationFailed("the effective time cannot be in the past: decisions already "
+                               "made keep the version that made them", field="effective_from")
+    version.status = PolicyVersion.Status.PUBLISHED
+    version.effective_from = effective
+    version.published_at = now
+    version.published_by = actor.user
+    version.save()
+    retired = []
+    if effective <= now:
+        for old in PolicyVersion.objects.select_for_update().filter(
+                status=PolicyVersion.Status.PUBLISHED, effective_from__lte=effective).exclude(
+                pk=version.pk):
+            old.status = PolicyVersion.Status.RETIRED
+            old.save(update_fields=["status"])
+            retired.append(old.number)
+    audit.record(actor, "policy.publish", version, before={"status": "draft"},
+                 after={"status": "published", "effective_from": effective,
+                        "checksum": version.checksum, "retired": retired}, reason=reason)
+    return version
+
+
+def publish_source(actor: Actor, source: str | dict[str, Any], *, note: str = "",
+                   effective_from: dt.datetime | None = None) -> PolicyVersion:
+    with transaction.atomic():
+        version = create_draft(actor, source, note=note)
+        return publish(actor, version, effective_from=effective_from)
+
+
+def version_in_force(at: dt.datetime | None = None) -> PolicyVersion | None:
+    """The published (or since retired) version whose effective time is the latest not after
+    `at`: what decided, or decides, at that moment."""
+    moment = at or clock.now()
+    return (PolicyVersion.objects
+            .filter(status__in=[PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED],
+                    effective_from__lte=moment)
+            .order_by("-effective_from", "-number").first())

@@ -1,0 +1,1 @@
+"""The registry's HTML UI, one module per aggregate; customers/urls.py maps them."""

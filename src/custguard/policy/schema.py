@@ -1,0 +1,457 @@
+"""The policy document (管理政策): one versioned, validated description of how customers are
+treated. Version numbers and effective times belong to the stored version, not the document.
+
+Every field is required unless its absence has an explicit meaning (a description, `missing`
+rules, per-criterion durations): a stored version must mean the same thing after this schema's
+defaults change, so the schema has none that decide anything.
+
+Rules that involve more than one field are checked by validators that report each problem at
+its own path; rules that span sections run only once every section is well formed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import pairwise
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import (
+    Amount,
+    Code,
+    Count,
+    Days,
+    Flag,
+    Int,
+    Issue,
+    LongText,
+    Number,
+    Percent,
+    PolicyModel,
+    ScorePoints,
+    Text,
+    duplicate_codes,
+    raise_issues,
+)
+from .codes import (
+    AlertMetric,
+    AlertSeverity,
+    BlacklistKind,
+    Comparison,
+    ComplaintPriority,
+    FactorCode,
+    GradeCode,
+    Measure,
+    OverLimitAction,
+    PointsBasis,
+    Rounding,
+    ScaleBand,
+    Severity,
+)
+from .schema_rules import (
+    check_bins,
+    check_blacklist_criterion,
+    check_grades,
+    check_membership_tiers,
+    check_penalty_ladder,
+    check_value_tiers,
+)
+
+SPECULATIVE_REVIEW_MAX_DAYS = 90
+
+
+class Meta(PolicyModel):
+    name: Text
+    description: LongText = ""
+
+
+class ViolationType(PolicyModel):
+    code: Code
+    severity: Severity
+    points: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    description_zh: Text
+    description_en: Text
+
+
+class PenaltyTrigger(PolicyModel):
+    """Met when at least `count` confirmed violations of `min_severity` or worse were confirmed
+    within the last `window_days` days."""
+
+    min_severity: Severity
+    count: Count
+    window_days: Days
+
+
+class PenaltyEffects(PolicyModel):
+    """What an active penalty does to the customer's standing while it lasts."""
+
+    prepay_only: Flag
+    order_block: Flag
+    service_suspended: Flag
+    credit_limit_percent: Percent
+
+
+class PenaltyStep(PolicyModel):
+    """One rung of the ladder. `duration_days` is null only for TERMINATION (until lifted)."""
+
+    code: Code
+    measure: Measure
+    trigger: PenaltyTrigger
+    duration_days: Days | None
+    fine_amount: Amount
+    effects: PenaltyEffects
+    description_zh: Text
+    description_en: Text
+
+
+class ScoreBin(PolicyModel):
+    """Values in [lower, upper) earn `points`; null bounds are -infinity / +infinity."""
+
+    lower: Number | None
+    upper: Number | None
+    points: ScorePoints
+    reason_code: Code
+
+    def contains(self, value: Decimal) -> bool:
+        return (self.lower is None or value >= self.lower) and (
+            self.upper is None or value < self.upper
+        )
+
+
+class MissingValueRule(PolicyModel):
+    """Points for a factor whose value cannot be computed (e.g. no invoices yet)."""
+
+    points: ScorePoints
+    reason_code: Code
+
+
+class ScoreFactor(PolicyModel):
+    code: FactorCode
+    description_zh: Text
+    description_en: Text
+    bins: tuple[ScoreBin, ...] = Field(min_length=1)
+    missing: MissingValueRule | None = None
+
+    @property
+    def best_points(self) -> int:
+        return max(b.points for b in self.bins)
+
+    @property
+    def worst_points(self) -> int:
+        points = [b.points for b in self.bins]
+        if self.missing is not None:
+            points.append(self.missing.points)
+        return min(points)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScoreFactor:
+        issues = check_bins(self.bins)
+        if self.missing is not None and self.missing.points > self.best_points:
+            issues.append(
+                (("missing", "points"),
+                 f"must not exceed the best bin's points ({self.best_points}): "
+                 "a missing value must not score better than any known value")
+            )
+        raise_issues("ScoreFactor", issues)
+        return self
+
+
+class Scorecard(PolicyModel):
+    """score = base_points + the points of every factor's matching bin."""
+
+    base_points: ScorePoints
+    factors: tuple[ScoreFactor, ...] = Field(min_length=1)
+
+    @property
+    def max_score(self) -> int:
+        return self.base_points + sum(f.best_points for f in self.factors)
+
+    @property
+    def min_score(self) -> int:
+        return self.base_points + sum(f.worst_points for f in self.factors)
+
+    def factor(self, code: str) -> ScoreFactor:
+        for factor in self.factors:
+            if factor.code == code:
+                return factor
+        raise KeyError(code)
+
+    @field_validator("factors")
+    @classmethod
+    def _unique(cls, factors: tuple[ScoreFactor, ...]) -> tuple[ScoreFactor, ...]:
+        raise_issues("Scorecard", duplicate_codes(factors))
+        return factors
+
+
+class GradeBand(PolicyModel):
+    """A grade applies to scores >= min_score and below the next better grade's min_score; the
+    lowest grade also takes every score below its own min_score."""
+
+    code: GradeCode
+    min_score: Int
+    base_credit_limit: Amount
+    payment_terms_days: Annotated[int, Field(strict=True, ge=0, le=3650)]
+    prepay_only: Flag
+    review_interval_days: Days
+    description_zh: Text
+    description_en: Text
+
+
+class CreditSettings(PolicyModel):
+    """Credit limit of a customer on a grade that is not prepay-only:
+
+        min(max_credit_limit,
+            base_credit_limit(grade) * scale_multipliers[scale]
+            + trailing 12-month sales * trailing_sales_percent / 100)
+
+    rounded half-up to the cent. An order that would take exposure above the limit plus
+    tolerance_percent is handled by over_limit_action; a manual limit override above
+    override_approval_threshold needs a second approver.
+    """
+
+    scale_multipliers: dict[ScaleBand, Annotated[Number, Field(gt=0, le=100)]]
+    trailing_sales_percent: Percent
+    max_credit_limit: Amount
+    over_limit_action: OverLimitAction
+    tolerance_percent: Annotated[Number, Field(ge=0, le=50)]
+    reservation_expiry_hours: Annotated[int, Field(strict=True, ge=1, le=24 * 90)]
+    override_approval_threshold: Amount
+
+    @field_validator("scale_multipliers")
+    @classmethod
+    def _all_scales(cls, value: dict[ScaleBand, Decimal]) -> dict[ScaleBand, Decimal]:
+        issues: list[Issue] = []
+        missing = [band for band in ScaleBand if band not in value]
+        if missing:
+            issues.append(((), "missing scale bands: " + ", ".join(missing)))
+        present = [band for band in ScaleBand if band in value]
+        for smaller, larger in pairwise(present):
+            if value[larger] < value[smaller]:
+                issues.append(
+                    ((larger.value,),
+                     f"must not be below the multiplier of the smaller band {smaller} "
+                     f"({value[smaller]})")
+                )
+        raise_issues("CreditSettings", issues)
+        return value
+
+
+class BlacklistCriterion(PolicyModel):
+    """A reason to propose a blacklist entry. The fields used depend on `kind`:
+
+    OVERDUE           overdue_days_gt, min_amount: an amount of at least min_amount is more
+                      than overdue_days_gt days past due
+    REPEAT_VIOLATION  min_severity, count, window_days: like a penalty trigger
+    VIOLATION_TYPE    violation_codes, window_days: any confirmed violation of these types
+    duration_days null means the section's default_duration_days.
+    """
+
+    code: Code
+    kind: BlacklistKind
+    description_zh: Text
+    description_en: Text
+    overdue_days_gt: Annotated[int, Field(strict=True, ge=0, le=36_500)] | None = None
+    min_amount: Amount | None = None
+    min_severity: Severity | None = None
+    count: Count | None = None
+    window_days: Days | None = None
+    violation_codes: tuple[Code, ...] | None = None
+    duration_days: Days | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> BlacklistCriterion:
+        raise_issues("BlacklistCriterion", check_blacklist_criterion(self))
+        return self
+
+
+class Blacklist(PolicyModel):
+    default_duration_days: Days
+    criteria: tuple[BlacklistCriterion, ...]
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique(cls, value: tuple[BlacklistCriterion, ...]) -> tuple[BlacklistCriterion, ...]:
+        raise_issues("Blacklist", duplicate_codes(value))
+        return value
+
+
+class AbcShares(PolicyModel):
+    """Customers ranked by sales over sales_window_months: the top a_percent are A, the next
+    b_percent B, the rest C."""
+
+    a_percent: Annotated[Percent, Field(gt=0)]
+    b_percent: Annotated[Percent, Field(gt=0)]
+    c_percent: Annotated[Percent, Field(gt=0)]
+    sales_window_months: Annotated[int, Field(strict=True, ge=1, le=36)]
+
+    @model_validator(mode="after")
+    def _sum(self) -> AbcShares:
+        total = self.a_percent + self.b_percent + self.c_percent
+        if total != 100:
+            raise_issues("AbcShares", [((), f"A, B and C shares must add up to 100, not {total}")])
+        return self
+
+
+class ValueTier(PolicyModel):
+    """Tiers are tried in order; the first whose thresholds are all met applies. The last tier
+    must have no thresholds so that every customer gets one."""
+
+    code: Code
+    min_sales_12m: Amount
+    min_growth_percent: Annotated[Number, Field(ge=-100, le=10_000)] | None
+    description_zh: Text
+    description_en: Text
+
+
+class MembershipTier(PolicyModel):
+    """Tiers from the entry tier upward; a customer reaches a tier when its points balance or its
+    12-month sales meet that tier's threshold."""
+
+    code: Code
+    min_points: Annotated[int, Field(strict=True, ge=0)]
+    min_sales_12m: Amount
+    points_multiplier: Annotated[Number, Field(ge=1, le=10)]
+    description_zh: Text
+    description_en: Text
+
+
+class Classification(PolicyModel):
+    abc: AbcShares
+    value_tiers: tuple[ValueTier, ...] = Field(min_length=1)
+    membership_tiers: tuple[MembershipTier, ...] = Field(min_length=1)
+
+    @field_validator("value_tiers")
+    @classmethod
+    def _value_tiers(cls, value: tuple[ValueTier, ...]) -> tuple[ValueTier, ...]:
+        raise_issues("Classification", check_value_tiers(value))
+        return value
+
+    @field_validator("membership_tiers")
+    @classmethod
+    def _membership_tiers(cls, value: tuple[MembershipTier, ...]) -> tuple[MembershipTier, ...]:
+        raise_issues("Classification", check_membership_tiers(value))
+        return value
+
+
+class PointsRules(PolicyModel):
+    """points = rounding(amount * points_per_unit * membership points_multiplier); points
+    expire expiry_months after the month they were earned in."""
+
+    earn_on: PointsBasis
+    points_per_unit: Annotated[Number, Field(gt=0, le=1000)]
+    expiry_months: Annotated[int, Field(strict=True, ge=1, le=120)]
+    rounding: Rounding
+
+
+class AlertRule(PolicyModel):
+    """Raise an alert when `metric operator threshold` holds."""
+
+    code: Code
+    metric: AlertMetric
+    operator: Comparison
+    threshold: Number
+    severity: AlertSeverity
+    description_zh: Text
+    description_en: Text
+
+
+class Appeals(PolicyModel):
+    window_days: Days
+    review_sla_days: Days
+
+
+class Complaints(PolicyModel):
+    sla_hours: dict[ComplaintPriority, Annotated[int, Field(strict=True, ge=1, le=24 * 365)]]
+
+    @field_validator("sla_hours")
+    @classmethod
+    def _all_priorities(
+        cls, value: dict[ComplaintPriority, int]
+    ) -> dict[ComplaintPriority, int]:
+        issues: list[Issue] = []
+        missing = [p for p in ComplaintPriority if p not in value]
+        if missing:
+            issues.append(((), "missing priorities: " + ", ".join(missing)))
+        present = [p for p in ComplaintPriority if p in value]
+        for urgent, less in pairwise(present):
+            if value[less] < value[urgent]:
+                issues.append(
+                    ((less.value,),
+                     f"must not be shorter than the more urgent {urgent} ({value[urgent]} h)")
+                )
+        raise_issues("Complaints", issues)
+        return value
+
+
+class PolicyDocument(PolicyModel):
+    schema_version: Literal[1]
+    meta: Meta
+    violation_types: tuple[ViolationType, ...] = Field(min_length=1)
+    penalty_ladder: tuple[PenaltyStep, ...] = Field(min_length=1)
+    scorecard: Scorecard
+    grades: tuple[GradeBand, ...]
+    credit: CreditSettings
+    blacklist: Blacklist
+    classification: Classification
+    points: PointsRules
+    alerts: tuple[AlertRule, ...]
+    appeals: Appeals
+    complaints: Complaints
+
+    def grade_band(self, code: str) -> GradeBand:
+        for band in self.grades:
+            if band.code == code:
+                return band
+        raise KeyError(code)
+
+    def violation_type(self, code: str) -> ViolationType:
+        for item in self.violation_types:
+            if item.code == code:
+                return item
+        raise KeyError(code)
+
+    @field_validator("violation_types")
+    @classmethod
+    def _violation_types(cls, value: tuple[ViolationType, ...]) -> tuple[ViolationType, ...]:
+        raise_issues("PolicyDocument", duplicate_codes(value))
+        return value
+
+    @field_validator("penalty_ladder")
+    @classmethod
+    def _penalty_ladder(cls, value: tuple[PenaltyStep, ...]) -> tuple[PenaltyStep, ...]:
+        raise_issues("PolicyDocument", check_penalty_ladder(value))
+        return value
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, value: tuple[GradeBand, ...]) -> tuple[GradeBand, ...]:
+        raise_issues("PolicyDocument", check_grades(value, SPECULATIVE_REVIEW_MAX_DAYS))
+        return value
+
+    @field_validator("alerts")
+    @classmethod
+    def _alerts(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
+        raise_issues("PolicyDocument", duplicate_codes(value))
+        return value
+
+    @model_validator(mode="after")
+    def _across_sections(self) -> PolicyDocument:
+        issues: list[Issue] = []
+        known = {v.code for v in self.violation_types}
+        for i, criterion in enumerate(self.blacklist.criteria):
+            for j, code in enumerate(criterion.violation_codes or ()):
+                if code not in known:
+                    issues.append(
+                        (("blacklist", "criteria", i, "violation_codes", j),
+                         f"unknown violation type {code}")
+                    )
+        best = self.grades[0]
+        if best.min_score > self.scorecard.max_score:
+            issues.append(
+                (("grades", 0, "min_score"),
+                 f"{best.code} can never be reached: the scorecard's highest possible score is "
+                 f"{self.scorecard.max_score}")
+            )
+        raise_issues("PolicyDocument", issues)
+        return self
