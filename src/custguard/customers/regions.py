@@ -94,10 +94,28 @@ def apply_table(region_model: Any, rows: list[RegionRow]) -> tuple[int, int]:
     return created, updated
 
 
-def check_parents(rows: list[RegionRow], existing_codes: set[str]) -> list[RowError]:
-    codes = {r.code for r in rows} | existing_codes
-    return [RowError(r.line, "parent", f"parent {r.parent} is neither in the file nor known")
-            for r in rows if r.parent and r.parent not in codes]
+def check_parents(rows: list[RegionRow], existing: dict[str, str]) -> list[RowError]:
+    """Every parent must exist (in the file or the table) and no region may end up its own
+    ancestor. `existing` maps the table's codes to their current parent codes ("" for none)."""
+    parents = dict(existing) | {r.code: r.parent for r in rows}
+    errors = []
+    for row in rows:
+        if not row.parent:
+            continue
+        if row.parent not in parents:
+            errors.append(RowError(row.line, "parent",
+                                   f"parent {row.parent} is neither in the file nor known"))
+            continue
+        seen = {row.code}
+        ancestor = row.parent
+        while ancestor:
+            if ancestor in seen:
+                errors.append(RowError(row.line, "parent",
+                                       f"{row.code} would become its own ancestor via {ancestor}"))
+                break
+            seen.add(ancestor)
+            ancestor = parents.get(ancestor, "")
+    return errors
 
 
 def import_regions(actor: Actor, text: str) -> tuple[int, int]:
@@ -108,7 +126,9 @@ def import_regions(actor: Actor, text: str) -> tuple[int, int]:
 
         raise PermissionRefused("your role may not change the region table")
     rows, errors = read_table(text)
-    errors += check_parents(rows, set(Region.objects.values_list("code", flat=True)))
+    existing = {code: parent or "" for code, parent in
+                Region.objects.values_list("code", "parent_id")}
+    errors += check_parents(rows, existing)
     if errors:
         raise ValidationFailed(
             f"{len(errors)} problem(s) in the region table; nothing was imported",

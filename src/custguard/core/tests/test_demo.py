@@ -201,3 +201,14 @@ def test_command_builds_in_one_audited_job() -> None:
     assert creates.count() == 40
     assert set(creates.values_list("actor_kind", "actor_label")) == {("job", "demo")}
     assert AuditEntry.objects.filter(action="group.create").exists()
+
+
+def test_command_publishes_the_default_policy_once() -> None:
+    from custguard.core.models import PolicyVersion
+    from custguard.core.services.policies import version_in_force
+
+    call_command("demo", "--customers", "5", "--no-progress", stdout=StringIO())
+    version = version_in_force()
+    assert version is not None and version.number == 1
+    call_command("demo", "--customers", "5", "--seed", "4", "--no-progress", stdout=StringIO())
+    assert PolicyVersion.objects.count() == 1

@@ -42,6 +42,18 @@ class DemoRun:
 Builder = Callable[[DemoRun], list[tuple[str, str]]]
 
 
+def build_policy(run: DemoRun) -> list[tuple[str, str]]:
+    """Publish the shipped default policy unless a version is already in force."""
+    from custguard.core.services import policies
+    from custguard.policy import default_policy_text
+
+    version = policies.version_in_force()
+    if version is None:
+        version = policies.publish_source(run.actor, default_policy_text(),
+                                          note="default policy (demo)")
+    return [("policy in force", f"v{version.number}")]
+
+
 def build_registry(run: DemoRun) -> list[tuple[str, str]]:
     from custguard.customers.demo import build_registry_demo
 
@@ -52,7 +64,7 @@ def build_registry(run: DemoRun) -> list[tuple[str, str]]:
 
 
 # In order: later builders may rely on what earlier ones created.
-BUILDERS: list[Builder] = [build_registry]
+BUILDERS: list[Builder] = [build_policy, build_registry]
 
 
 def _width(text: str) -> int:

@@ -10,23 +10,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
-from custguard.core.models import PolicyVersion, User
+from custguard.core.management.actor_option import actor_for
+from custguard.core.models import PolicyVersion
 from custguard.core.services import policies
 from custguard.policy.documents import (
-    DEFAULT_POLICY_PATH,
+    default_policy_text,
     parse_policy_text,
     validate_policy_text,
 )
 
 
 def _read(path_arg: str) -> str:
-    path = DEFAULT_POLICY_PATH if path_arg == "default" else Path(path_arg)
+    if path_arg == "default":
+        return default_policy_text()
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+        return Path(path_arg).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read {path_arg}: {error}") from None
 
 
 class Command(BaseCommand):
@@ -49,14 +50,14 @@ class Command(BaseCommand):
         if action == "validate":
             problems = validate_policy_text(_read(options["file"]))
             for problem in problems:
-                self.stderr.write(f"{problem.path}: {problem.message}")
+                self.stderr.write(str(problem))
             if problems:
                 self.stderr.write(f"{len(problems)} problem(s)")
                 sys.exit(1)
             document = parse_policy_text(_read(options["file"]))
             self.stdout.write(f"valid: {document.meta.name}")
         elif action == "publish":
-            actor = self._actor(options["as_user"])
+            actor = actor_for(options["as_user"], "policy-cli")
             effective = self._when(options["effective_from"])
             try:
                 version = policies.publish_source(actor, _read(options["file"]),
@@ -75,14 +76,6 @@ class Command(BaseCommand):
                     if v.effective_from else "-"
                 self.stdout.write(f"v{v.number:<4} {v.status:<10} {when:<17} {v.checksum[:12]} "
                                   f"{v.note}")
-
-    def _actor(self, username: str | None) -> Actor:
-        if username is None:
-            return Actor.job("policy-cli")
-        user = User.objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise CommandError(f"no active user named {username!r}")
-        return Actor.for_user(user)
 
     def _when(self, text: str | None) -> dt.datetime | None:
         if not text:

@@ -1,0 +1,64 @@
+"""`custguard import customers FILE [--dry-run] [--partial] [--as USER]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from custguard.core.errors import DomainError
+from custguard.core.management.actor_option import actor_for
+from custguard.customers.importing import import_customers
+
+PROBLEMS_SHOWN = 200
+
+
+class Command(BaseCommand):
+    help = ("Import customers from a CSV or XLSX file. Every bad row is reported; nothing is "
+            "written unless every row is valid (or --partial).")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="what", required=True)
+        customers = sub.add_parser("customers", help="customers with an optional first contact")
+        customers.add_argument("file")
+        customers.add_argument("--dry-run", action="store_true",
+                               help="check every row and report; write nothing")
+        customers.add_argument("--partial", action="store_true",
+                               help="write the valid rows even when others have problems")
+        customers.add_argument("--as", dest="as_user", default=None,
+                               help="username recorded in the audit log (default: a job actor)")
+        customers.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args: Any, what: str, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"cannot read {path}: {error.strerror}") from None
+        actor = actor_for(options["as_user"], "customer-import")
+        # Every row is checked, then every valid row written: two passes over the file.
+        with tqdm(unit="rows", file=sys.stderr, disable=options["no_progress"]) as bar:
+            try:
+                result = import_customers(actor, data, path.name, dry_run=options["dry_run"],
+                                          all_or_nothing=not options["partial"],
+                                          progress=bar.update)
+            except DomainError as error:
+                self.stderr.write(f"{path.name}: {error.message}")
+                sys.exit(1)
+        for problem in result.problems[:PROBLEMS_SHOWN]:
+            self.stderr.write(str(problem))
+        if len(result.problems) > PROBLEMS_SHOWN:
+            self.stderr.write(f"… and {len(result.problems) - PROBLEMS_SHOWN} more problem(s)")
+        summary = (f"{result.rows} row(s), {len(result.problems)} problem(s), "
+                   f"{len(result.created)} customer(s) created")
+        if result.dry_run:
+            summary += " (dry run: nothing written)"
+        elif result.problems and not options["partial"]:
+            summary += " (nothing written: fix the rows above, or use --partial)"
+        if result.problems:
+            self.stderr.write(summary)
+            sys.exit(1)
+        self.stdout.write(summary)
