@@ -1,10 +1,16 @@
-"""RFC 9457 problem+json responses for every API error, naming the field and the reason."""
+"""RFC 9457 problem+json responses for every API error, naming the field and the reason.
+
+`title`, `detail` and `errors[].reason` are human text in the request's language (Accept-Language,
+else the default zh-hans); `type`, `status` and `errors[].field` are codes and never translated.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -13,6 +19,61 @@ from custguard.core.errors import DomainError
 
 PROBLEM_TYPE = "https://custguard.example/problems/"
 CONTENT_TYPE = "application/problem+json"
+
+TITLES = {
+    400: gettext_lazy("Bad request"),
+    401: gettext_lazy("Unauthorized"),
+    403: gettext_lazy("Forbidden"),
+    404: gettext_lazy("Not found"),
+    409: gettext_lazy("Conflict"),
+    422: gettext_lazy("Validation failed"),
+}
+
+# Reasons for the pydantic error types the API's schemas produce, by error type; the values
+# are filled from the error's `ctx`. Types not listed keep pydantic's own (English) message.
+INPUT_REASONS = {
+    "missing": gettext_lazy("this field is required"),
+    "extra_forbidden": gettext_lazy("unknown field"),
+    "string_too_short": gettext_lazy("must have at least %(min_length)s characters"),
+    "string_too_long": gettext_lazy("must have at most %(max_length)s characters"),
+    "string_pattern_mismatch": gettext_lazy("does not match the pattern %(pattern)s"),
+    "literal_error": gettext_lazy("must be one of %(expected)s"),
+    "enum": gettext_lazy("must be one of %(expected)s"),
+    "string_type": gettext_lazy("must be a string"),
+    "int_type": gettext_lazy("must be a whole number"),
+    "int_parsing": gettext_lazy("must be a whole number"),
+    "int_from_float": gettext_lazy("must be a whole number"),
+    "bool_type": gettext_lazy("must be true or false"),
+    "bool_parsing": gettext_lazy("must be true or false"),
+    "decimal_type": gettext_lazy("must be a decimal number"),
+    "decimal_parsing": gettext_lazy("must be a decimal number"),
+    "float_type": gettext_lazy("must be a number"),
+    "float_parsing": gettext_lazy("must be a number"),
+    "greater_than": gettext_lazy("must be greater than %(gt)s"),
+    "greater_than_equal": gettext_lazy("must be at least %(ge)s"),
+    "less_than": gettext_lazy("must be less than %(lt)s"),
+    "less_than_equal": gettext_lazy("must be at most %(le)s"),
+    "date_type": gettext_lazy("must be a date (YYYY-MM-DD)"),
+    "date_parsing": gettext_lazy("must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": gettext_lazy("must be a date (YYYY-MM-DD)"),
+    "datetime_type": gettext_lazy("must be a date and time (ISO 8601)"),
+    "datetime_parsing": gettext_lazy("must be a date and time (ISO 8601)"),
+    "datetime_from_date_parsing": gettext_lazy("must be a date and time (ISO 8601)"),
+    "list_type": gettext_lazy("must be a list"),
+    "dict_type": gettext_lazy("must be an object"),
+    "model_type": gettext_lazy("must be an object"),
+    "model_attributes_type": gettext_lazy("must be an object"),
+    "json_invalid": gettext_lazy("the request body is not valid JSON"),
+}
+
+# Messages Django Ninja raises itself (as HttpError) that the API translates.
+NINJA_MESSAGES = {
+    "CSRF check Failed": gettext_lazy("CSRF check failed"),
+}
+
+
+def title(status: int) -> str:
+    return str(TITLES.get(status, gettext_lazy("Error")))
 
 
 def problem(request: HttpRequest, status: int, title: str, detail: str, *, code: str,
@@ -38,34 +99,52 @@ def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str:
     return text or "body"
 
 
+def input_reason(error: dict[str, Any]) -> str:
+    """The reason of one pydantic error in the active language (pydantic's own message for
+    error types without a translation)."""
+    fallback = str(error.get("msg") or "invalid")
+    template = INPUT_REASONS.get(str(error.get("type", "")))
+    if template is None:
+        return fallback
+    context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in context:  # pydantic writes "'a', 'b' or 'c'": keep only the values
+        context["expected"] = context["expected"].replace(" or ", ", ")
+    if error.get("type") == "string_too_short" and context.get("min_length") == "1":
+        return _("must not be empty")
+    try:
+        return str(template) % context
+    except (KeyError, TypeError, ValueError):
+        return fallback
+
+
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         errors = [{"field": field, "reason": reason}
                   for field, reasons in exc.errors.items() for reason in reasons]
-        titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict",
-                  422: "Validation failed"}
         detail = exc.message
         if exc.field and not detail.startswith(exc.field):
             detail = f"{exc.field}: {detail}"
-        return problem(request, exc.status, titles.get(exc.status, "Error"), detail,
+        return problem(request, exc.status, title(exc.status), detail,
                        code=exc.code, errors=errors or None)
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-        errors = [{"field": _loc_to_field(e.get("loc", [])), "reason": e.get("msg", "invalid")}
+        errors = [{"field": _loc_to_field(e.get("loc", [])), "reason": input_reason(e)}
                   for e in exc.errors]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
-        return problem(request, 422, "Validation failed", detail, code="validation_failed",
+        return problem(request, 422, title(422), detail, code="validation_failed",
                        errors=errors)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        response = problem(request, 401, "Unauthorized",
-                           "send a valid bearer token or log in", code="unauthorized")
+        response = problem(request, 401, title(401),
+                           _("send a valid bearer token or log in"), code="unauthorized")
         response["WWW-Authenticate"] = 'Bearer realm="custguard"'
         return response
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return problem(request, exc.status_code, "Error", str(exc), code="http_error")
+        message = str(exc)
+        detail = str(NINJA_MESSAGES.get(message, message))
+        return problem(request, exc.status_code, _("Error"), detail, code="http_error")

@@ -5,6 +5,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -57,7 +58,7 @@ def list_audit(request: HttpRequest, filters: Query[AuditFilter]) -> Any:
 def get_audit_entry(request: HttpRequest, seq: int) -> Any:
     entry = selectors.audit_entries_for(actor_from_request(request)).filter(seq=seq).first()
     if entry is None:
-        raise NotFound(f"audit entry {seq} not found")
+        raise NotFound(_("audit entry %(seq)s not found") % {"seq": seq})
     return entry
 
 
@@ -108,5 +109,5 @@ def revoke_token(request: HttpRequest, token_id: int) -> Any:
     user: User = request.user  # type: ignore[assignment]
     token = selectors.tokens_for(user).filter(pk=token_id).first()
     if token is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(_("token %(id)s not found") % {"id": token_id})
     return tokens.revoke_token(actor_from_request(request), token)

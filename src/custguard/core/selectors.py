@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused
@@ -13,7 +14,7 @@ from custguard.core.models import ApiToken, AuditEntry, User
 
 def audit_entries_for(actor: Actor) -> QuerySet[AuditEntry]:
     if not actor.can("core.view_auditentry"):
-        raise PermissionRefused("your role may not read the audit log")
+        raise PermissionRefused(_("your role may not read the audit log"))
     return AuditEntry.objects.all()
 
 

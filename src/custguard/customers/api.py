@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
@@ -39,7 +40,7 @@ ORDERINGS = ["code", "-code", "name", "-name", "created_at", "-created_at", "reg
 
 def require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
-        raise PermissionRefused("your role may not do this")
+        raise PermissionRefused(_("your role may not do this"))
 
 
 class ContactIn(InputSchema):
@@ -201,7 +202,8 @@ def _manager(username: str | None) -> User | None:
         return None
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ValidationFailed(f"no active user named {username!r}", field="account_manager")
+        raise ValidationFailed(_("no active user named %(username)s") % {
+            "username": repr(username)}, field="account_manager")
     return user
 
 
@@ -214,7 +216,7 @@ def _get_customer(actor: Actor, id_or_code: str) -> Customer:
     else:
         customer = None
     if customer is None:
-        raise NotFound(f"customer {id_or_code} not found")
+        raise NotFound(_("customer %(code)s not found") % {"code": id_or_code})
     return customer
 
 
@@ -225,8 +227,8 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilter],
     actor = actor_from_request(request)
     require(actor, "customers.view_customer")
     if ordering not in ORDERINGS:
-        raise ValidationFailed(f"ordering must be one of {', '.join(ORDERINGS)}",
-                               field="ordering")
+        raise ValidationFailed(_("ordering must be one of %(choices)s") % {
+            "choices": ", ".join(ORDERINGS)}, field="ordering")
     qs = filters.apply(selectors.customers_for(actor)).prefetch_related("contacts")
     return _OutList(qs.order_by(ordering.replace("region", "region__code"), "pk"), actor)
 
@@ -261,7 +263,8 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Any:
     require(actor, "customers.add_customer")
     region = Region.objects.filter(pk=payload.region).first()
     if region is None:
-        raise ValidationFailed(f"region {payload.region} does not exist", field="region")
+        raise ValidationFailed(_("region %(code)s does not exist") % {"code": payload.region},
+                               field="region")
     data = payload.dict(exclude={"region", "contacts", "account_manager"})
     if payload.account_manager is not None:
         data["account_manager"] = _manager(payload.account_manager)
@@ -295,7 +298,7 @@ def _get_contact(actor: Actor, id_or_code: str, contact_id: int) -> Contact:
     customer = _get_customer(actor, id_or_code)
     contact = customer.contacts.filter(pk=contact_id).first()
     if contact is None:
-        raise NotFound(f"contact {contact_id} not found")
+        raise NotFound(_("contact %(id)s not found") % {"id": contact_id})
     return contact
 
 
@@ -371,14 +374,14 @@ def group_out(group: CustomerGroup) -> dict[str, Any]:
 def _customer_by_code(actor: Actor, code: str, field: str) -> Customer:
     customer = selectors.customers_for(actor).filter(code=code).first()
     if customer is None:
-        raise ValidationFailed(f"customer {code} not found", field=field)
+        raise ValidationFailed(_("customer %(code)s not found") % {"code": code}, field=field)
     return customer
 
 
 def _get_group(actor: Actor, group_id: int) -> CustomerGroup:
     group = selectors.groups_for(actor).filter(pk=group_id).first()
     if group is None:
-        raise NotFound(f"group {group_id} not found")
+        raise NotFound(_("group %(id)s not found") % {"id": group_id})
     return group
 
 
@@ -440,7 +443,7 @@ def remove_member(request: HttpRequest, group_id: int, code: str) -> Any:
     group = _get_group(actor, group_id)
     customer = group.members.filter(code=code).first()
     if customer is None:
-        raise NotFound(f"customer {code} is not a member of this group")
+        raise NotFound(_("customer %(code)s is not a member of this group") % {"code": code})
     services.remove_group_member(actor, group, customer)
     return group_out(_get_group(actor, group_id))
 
@@ -472,5 +475,5 @@ def get_region(request: HttpRequest, code: str) -> Any:
     require(actor_from_request(request), "customers.view_region")
     region = Region.objects.filter(pk=code).first()
     if region is None:
-        raise NotFound(f"region {code} not found")
+        raise NotFound(_("region %(code)s not found") % {"code": code})
     return region

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext
+
 from custguard.core.actors import Actor
 from custguard.core.errors import ValidationFailed
 from custguard.core.models import User
@@ -505,7 +507,7 @@ def plan_registry(*, customers: int, seed: int, regions: list[RegionInfo],
                   managers: int) -> RegistryPlan:
     """The whole demo registry as plain data. Pure: no database, no clock."""
     if not regions:
-        raise ValidationFailed("the region table has no regions to put demo customers in",
+        raise ValidationFailed(gettext("the region table has no regions to put demo customers in"),
                                field="region")
     rng = random.Random(seed)
     picked = _pick_regions(rng, regions, customers)

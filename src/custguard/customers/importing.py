@@ -21,6 +21,7 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 from django.db.models import F
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from custguard.core import clock
 from custguard.core.actors import Actor
@@ -140,7 +141,8 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return _("row %(row)s, column %(column)s: %(message)s") % {
+            "row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -216,8 +218,9 @@ def _decode(data: bytes) -> str:
         # Excel on Chinese Windows saves "CSV" in the ANSI code page (GBK, a subset of GB18030).
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise ValidationFailed("the file is neither UTF-8 nor GB18030 text; save it as "
-                               "\"CSV UTF-8\" or as an .xlsx workbook", field="file") from None
+        raise ValidationFailed(_("the file is neither UTF-8 nor GB18030 text; save it as "
+                                 "\"CSV UTF-8\" or as an .xlsx workbook"),
+                               field="file") from None
 
 
 def _csv_table(data: bytes) -> list[list[str]]:
@@ -228,7 +231,8 @@ def _csv_table(data: bytes) -> list[list[str]]:
         return [[cell.strip() for cell in record]
                 for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as error:
-        raise ValidationFailed(f"the CSV file cannot be read: {error}", field="file") from None
+        raise ValidationFailed(_("the CSV file cannot be read: %(error)s") % {"error": error},
+                               field="file") from None
 
 
 def _spreadsheet_table(data: bytes) -> list[list[str]]:
@@ -239,7 +243,8 @@ def _spreadsheet_table(data: bytes) -> list[list[str]]:
         # Keep empty leading rows and columns so row numbers match the spreadsheet's.
         cells = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as error:  # calamine raises several kinds for damaged or foreign files
-        raise ValidationFailed(f"the spreadsheet cannot be read: {error}", field="file") from None
+        raise ValidationFailed(_("the spreadsheet cannot be read: %(error)s") % {
+            "error": error}, field="file") from None
     return [[_cell_text(value) for value in row] for row in cells]
 
 
@@ -264,7 +269,7 @@ def _read_table(data: bytes, filename: str) -> _Table:
     raw = _spreadsheet_table(data) if _is_spreadsheet(data, filename) else _csv_table(data)
     header_at = next((i for i, row in enumerate(raw) if any(row)), None)
     if header_at is None:
-        raise ValidationFailed("the file is empty: the first row must name the columns",
+        raise ValidationFailed(_("the file is empty: the first row must name the columns"),
                                field="file")
     records = [(number, row) for number, row in enumerate(raw[header_at + 1:], start=header_at + 2)
                if any(row)]
@@ -304,9 +309,13 @@ def _choice_index(name: str) -> dict[str, str]:
 
 
 def _choice_hint(name: str) -> str:
-    enum = CHOICE_ENUMS[name]
-    chinese = CHOICE_ALIASES[name]
-    return ", ".join(f"{value} ({chinese[value][0]})" for value in enum.values)
+    """The codes with their labels in the active language (as the import page lists them)."""
+    return ", ".join(f"{value} ({label})" for value, label in CHOICE_ENUMS[name].choices)
+
+
+def _too_long(length: int, limit: int) -> str:
+    return _("is %(length)s characters long; at most %(limit)s are allowed") % {
+        "length": length, "limit": limit}
 
 
 def _max_length(model: type[Customer] | type[Contact], name: str) -> int | None:
@@ -334,6 +343,7 @@ class _Checker:
     users: dict[str, User] = field(default_factory=dict)
     choices: dict[str, dict[str, str]] = field(default_factory=dict)
     hints: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
     lengths: dict[str, int | None] = field(default_factory=dict)
     own_only: bool = False
@@ -344,6 +354,8 @@ class _Checker:
         self.users = {u.username: u for u in User.objects.only("id", "username", "is_active")}
         self.choices = {name: _choice_index(name) for name in CHOICE_ENUMS}
         self.hints = {name: _choice_hint(name) for name in CHOICE_ENUMS}
+        self.labels = {name: str(Customer._meta.get_field(name).verbose_name)
+                       for name in CHOICE_ENUMS}
         self.lengths = {name: _max_length(Customer, name)
                         for name in CUSTOMER_FIELDS if name != "account_manager"}
         self.lengths.update({column: _max_length(Contact, name)
@@ -368,7 +380,7 @@ class _Checker:
         fields: dict[str, Any] = {}
         for name in REQUIRED_COLUMNS:
             if not values[name]:
-                problem(name, "is required")
+                problem(name, _("is required"))
         for name in CUSTOMER_FIELDS:
             value = values.get(name, "")
             if name == "account_manager":
@@ -380,22 +392,26 @@ class _Checker:
                     continue
                 code = self.choices[name].get(_key(value))
                 if code is None:
-                    problem(name, f"{value!r} is not a valid {name.replace('_', ' ')}; "
-                                  f"use one of: {self.hints[name]}")
+                    problem(name, _("%(value)s is not a valid %(field)s; use one of: "
+                                    "%(choices)s") % {
+                        "value": repr(value), "field": self.labels[name],
+                        "choices": self.hints[name]})
                 fields[name] = code
                 continue
             limit = self.lengths.get(name)
             if limit and len(value) > limit:
-                problem(name, f"is {len(value)} characters long; at most {limit} are allowed")
+                problem(name, _too_long(len(value), limit))
             if name == "phone" and value:
                 self._phone(value, name, problem)
             fields[name] = value
         region = values["region"]
         if region:
             if not (len(region) == 6 and region.isdigit()):
-                problem("region", f"{region!r} is not a 6-digit region code")
+                problem("region", _("%(value)s is not a 6-digit region code") % {
+                    "value": repr(region)})
             elif region not in self.regions:
-                problem("region", f"region {region} is not in the region table")
+                problem("region", _("region %(code)s is not in the region table") % {
+                    "code": region})
         contact = self._contact(values, problem)
         if len(problems) > found:
             return None
@@ -408,12 +424,14 @@ class _Checker:
             return None
         user = self.users.get(username)
         if user is None:
-            problem("account_manager", f"there is no user named {username!r}")
+            problem("account_manager", _("there is no user named %(username)s") % {
+                "username": repr(username)})
         elif not user.is_active:
-            problem("account_manager", f"user {username!r} is not active")
+            problem("account_manager", _("user %(username)s is not active") % {
+                "username": repr(username)})
         elif self.own_only and (self.actor.user is None or user.pk != self.actor.user.pk):
-            problem("account_manager", "an account manager may only import customers "
-                                       "assigned to themselves")
+            problem("account_manager", _("an account manager may only import customers "
+                                         "assigned to themselves"))
         return user
 
     @staticmethod
@@ -429,18 +447,19 @@ class _Checker:
         if not any(given.values()):
             return None
         if not given["contact_name"]:
-            problem("contact_name", "is required when other contact columns are filled")
+            problem("contact_name", _("is required when other contact columns are filled"))
         for column, value in given.items():
             limit = self.lengths.get(column)
             if limit and len(value) > limit:
-                problem(column, f"is {len(value)} characters long; at most {limit} are allowed")
+                problem(column, _too_long(len(value), limit))
         if given["contact_phone"]:
             self._phone(given["contact_phone"], "contact_phone", problem)
         if given["contact_email"]:
             try:
                 self.email(given["contact_email"])
             except ValidationError:
-                problem("contact_email", f"{given['contact_email']!r} is not an email address")
+                problem("contact_email", _("%(value)s is not an email address") % {
+                    "value": repr(given["contact_email"])})
         contact = {CONTACT_COLUMNS[column]: value for column, value in given.items()}
         contact["is_primary"] = True
         return contact
@@ -461,8 +480,9 @@ def _check_header(table: _Table) -> tuple[list[tuple[int, str, str]], list[Impor
         if name is None:
             unknown.append(text)
         elif name in seen:
-            problems.append(ImportProblem(row, text, f"names the same field ({name}) as "
-                                                     f"column {seen[name]!r}"))
+            problems.append(ImportProblem(
+                row, text, _("names the same field (%(field)s) as column %(column)s") % {
+                    "field": name, "column": repr(seen[name])}))
         else:
             seen[name] = text
             columns.append((index, name, text))
@@ -472,11 +492,11 @@ def _check_header(table: _Table) -> tuple[list[tuple[int, str, str]], list[Impor
     if unknown:
         problems.append(ImportProblem(
             row, ", ".join(unknown),
-            "unknown column(s); the columns are: " + ", ".join(COLUMNS)
-            + " (or their Chinese names)"))
+            _("unknown column(s); the columns are: %(columns)s (or their Chinese names)") % {
+                "columns": ", ".join(COLUMNS)}))
     for name in REQUIRED_COLUMNS:
         if name not in seen:
-            problems.append(ImportProblem(row, name, "this required column is missing"))
+            problems.append(ImportProblem(row, name, _("this required column is missing")))
     return columns, problems
 
 
@@ -492,8 +512,9 @@ def _check_capacity(rows: list[_Row], regions: dict[str, int],
         if taken > room:
             problems.append(ImportProblem(
                 row.number, header,
-                f"region {row.region} is full: it has room for {max(room, 0)} more customer(s) "
-                f"and this file adds {taken} or more; ask an administrator to split the region"))
+                _("region %(code)s is full: it has room for %(room)s more customer(s) and "
+                  "this file adds %(taken)s or more; ask an administrator to split the "
+                  "region") % {"code": row.region, "room": max(room, 0), "taken": taken}))
         else:
             fitting.append(row)
     return fitting
@@ -576,14 +597,15 @@ def import_customers(actor: Actor, data: bytes, filename: str, *, dry_run: bool 
     ValidationFailed(field="file") for an unreadable file or one of more than `max_rows` rows.
     """
     if not actor.can(PERMISSION):
-        raise PermissionRefused("your role may not import customers")
+        raise PermissionRefused(_("your role may not import customers"))
     table = _read_table(data, filename)
     total = len(table.records)
     if max_rows is not None and total > max_rows:
-        raise ValidationFailed(f"the file has {total} rows; at most {max_rows} can be imported "
-                               "at once: split it", field="file")
+        raise ValidationFailed(_("the file has %(total)s rows; at most %(max)s can be imported "
+                                 "at once: split it") % {"total": total, "max": max_rows},
+                               field="file")
     columns, problems = _check_header(table)
-    if any(p.message == "this required column is missing" for p in problems):
+    if not {name for _index, name, _text in columns} >= set(REQUIRED_COLUMNS):
         return ImportResult(rows=total, created=[], problems=problems, dry_run=dry_run)
 
     checker = _Checker(actor, columns)
@@ -621,8 +643,9 @@ def import_customers(actor: Actor, data: bytes, filename: str, *, dry_run: bool 
     except _RegionFilledUp as full:
         problems.append(ImportProblem(
             full.row, region_header,
-            f"region {full.region} filled up while the file was being imported (customers were "
-            "added meanwhile); nothing was imported: check the region and try again"))
+            _("region %(code)s filled up while the file was being imported (customers were "
+              "added meanwhile); nothing was imported: check the region and try again") % {
+                "code": full.region}))
         problems.sort(key=lambda p: p.row)
         return ImportResult(rows=total, created=[], problems=problems, dry_run=dry_run)
     return ImportResult(rows=total, created=created, problems=problems, dry_run=dry_run)

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from custguard.core.actors import Actor
 from custguard.core.errors import ValidationFailed
@@ -33,7 +35,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.line}, column {self.column}: {self.message}"
+        return _("row %(line)s, column %(column)s: %(message)s") % {
+            "line": self.line, "column": self.column, "message": self.message}
 
 
 def read_table(text: str) -> tuple[list[RegionRow], list[RowError]]:
@@ -41,7 +44,7 @@ def read_table(text: str) -> tuple[list[RegionRow], list[RowError]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"code", "name", "parent"} - set(reader.fieldnames or [])
     if missing:
-        return [], [RowError(1, ",".join(sorted(missing)), "missing column(s)")]
+        return [], [RowError(1, ",".join(sorted(missing)), _("missing column(s)"))]
     rows: list[RegionRow] = []
     errors: list[RowError] = []
     for line, raw in enumerate(reader, start=2):
@@ -49,21 +52,24 @@ def read_table(text: str) -> tuple[list[RegionRow], list[RowError]]:
         name = (raw.get("name") or "").strip()
         parent = (raw.get("parent") or "").strip()
         if not (len(code) == 6 and code.isdigit()):
-            errors.append(RowError(line, "code", f"{code!r} is not a 6-digit code"))
+            errors.append(RowError(line, "code", _("%(value)s is not a 6-digit code") % {
+                "value": repr(code)}))
         if not name:
-            errors.append(RowError(line, "name", "is empty"))
+            errors.append(RowError(line, "name", _("is empty")))
         elif len(name) > 100:
-            errors.append(RowError(line, "name", "is longer than 100 characters"))
+            errors.append(RowError(line, "name", _("is longer than 100 characters")))
         if parent and not (len(parent) == 6 and parent.isdigit()):
-            errors.append(RowError(line, "parent", f"{parent!r} is not a 6-digit code"))
+            errors.append(RowError(line, "parent", _("%(value)s is not a 6-digit code") % {
+                "value": repr(parent)}))
         if parent and parent == code:
-            errors.append(RowError(line, "parent", "a region cannot be its own parent"))
+            errors.append(RowError(line, "parent", _("a region cannot be its own parent")))
         rows.append(RegionRow(line, code, name, parent))
     seen: dict[str, int] = {}
     for row in rows:
         if row.code in seen:
             errors.append(RowError(row.line, "code",
-                                   f"{row.code} already appears on row {seen[row.code]}"))
+                                   _("%(code)s already appears on row %(line)s") % {
+                                       "code": row.code, "line": seen[row.code]}))
         seen.setdefault(row.code, row.line)
     return rows, errors
 
@@ -104,14 +110,17 @@ def check_parents(rows: list[RegionRow], existing: dict[str, str]) -> list[RowEr
             continue
         if row.parent not in parents:
             errors.append(RowError(row.line, "parent",
-                                   f"parent {row.parent} is neither in the file nor known"))
+                                   _("parent %(code)s is neither in the file nor known") % {
+                                       "code": row.parent}))
             continue
         seen = {row.code}
         ancestor = row.parent
         while ancestor:
             if ancestor in seen:
-                errors.append(RowError(row.line, "parent",
-                                       f"{row.code} would become its own ancestor via {ancestor}"))
+                errors.append(RowError(
+                    row.line, "parent",
+                    _("%(code)s would become its own ancestor via %(ancestor)s") % {
+                        "code": row.code, "ancestor": ancestor}))
                 break
             seen.add(ancestor)
             ancestor = parents.get(ancestor, "")
@@ -124,14 +133,16 @@ def import_regions(actor: Actor, text: str) -> tuple[int, int]:
     if not actor.can("customers.add_region"):
         from custguard.core.errors import PermissionRefused
 
-        raise PermissionRefused("your role may not change the region table")
+        raise PermissionRefused(_("your role may not change the region table"))
     rows, errors = read_table(text)
     existing = {code: parent or "" for code, parent in
                 Region.objects.values_list("code", "parent_id")}
     errors += check_parents(rows, existing)
     if errors:
         raise ValidationFailed(
-            f"{len(errors)} problem(s) in the region table; nothing was imported",
+            ngettext("%(count)d problem in the region table; nothing was imported",
+                     "%(count)d problems in the region table; nothing was imported",
+                     len(errors)) % {"count": len(errors)},
             errors={f"row {e.line}": [f"{e.column}: {e.message}"] for e in errors})
     with transaction.atomic():
         created, updated = apply_table(Region, rows)

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from custguard.core import clock
 from custguard.core.actors import Actor
@@ -40,6 +41,11 @@ def _raise_from(error: ValidationError, prefix: str = "") -> None:
                            errors=errors) from None
 
 
+def _unknown_field(field: str) -> str:
+    reason = _("unknown field")
+    return f"{field}: {reason}"
+
+
 def _snapshot(customer: Customer) -> dict[str, Any]:
     values = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
     values["account_manager"] = customer.account_manager_id
@@ -48,17 +54,17 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 def _check_account_manager(actor: Actor, manager: User | None) -> None:
     if manager is not None and not manager.is_active:
-        raise ValidationFailed("the account manager is not an active user",
+        raise ValidationFailed(_("the account manager is not an active user"),
                                field="account_manager")
     if not sees_all_customers(actor) and (
             manager is None or actor.user is None or manager.pk != actor.user.pk):
-        raise PermissionRefused("an account manager may only assign customers to themselves",
+        raise PermissionRefused(_("an account manager may only assign customers to themselves"),
                                 field="account_manager")
 
 
 def _require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
-        raise PermissionRefused("your role may not do this")
+        raise PermissionRefused(_("your role may not do this"))
 
 
 def _clean_contacts(contacts: Sequence[Mapping[str, Any]]) -> list[Contact]:
@@ -67,7 +73,7 @@ def _clean_contacts(contacts: Sequence[Mapping[str, Any]]) -> list[Contact]:
         unknown = set(data) - set(CONTACT_FIELDS) - {"id"}
         if unknown:
             field = sorted(unknown)[0]
-            raise ValidationFailed(f"contacts[{index}].{field}: unknown field",
+            raise ValidationFailed(_unknown_field(f"contacts[{index}].{field}"),
                                    field=f"contacts[{index}].{field}")
         contact = Contact(**{k: v for k, v in data.items() if k in CONTACT_FIELDS})
         try:
@@ -85,10 +91,12 @@ def next_code(region: Region) -> tuple[str, int]:
         last_serial=F("last_serial") + 1)
     if not taken:
         if not Region.objects.filter(pk=region.pk).exists():
-            raise ValidationFailed(f"region {region.pk} does not exist", field="region")
+            raise ValidationFailed(_("region %(code)s does not exist") % {"code": region.pk},
+                                   field="region")
         raise ValidationFailed(
-            f"region {region.pk} has used all {MAX_SERIAL} customer codes; "
-            "ask an administrator to split the region", field="region", code="region_full")
+            _("region %(code)s has used all %(max)s customer codes; ask an administrator to "
+              "split the region") % {"code": region.pk, "max": MAX_SERIAL},
+            field="region", code="region_full")
     serial = Region.objects.values_list("last_serial", flat=True).get(pk=region.pk)
     return f"{region.pk}{serial:03d}", serial
 
@@ -99,7 +107,7 @@ def create_customer(actor: Actor, *, region: Region, contacts: Sequence[Mapping[
     _require(actor, "customers.add_customer")
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
-        raise ValidationFailed(f"{sorted(unknown)[0]}: unknown field", field=sorted(unknown)[0])
+        raise ValidationFailed(_unknown_field(sorted(unknown)[0]), field=sorted(unknown)[0])
     if not sees_all_customers(actor) and "account_manager" not in fields:
         fields["account_manager"] = actor.user
     _check_account_manager(actor, fields.get("account_manager"))
@@ -132,7 +140,7 @@ def _locked_customer(actor: Actor, customer: Customer) -> Customer:
 
     locked = customers_for(actor).select_for_update(of=("self",)).filter(pk=customer.pk).first()
     if locked is None:
-        raise NotFound("customer not found")
+        raise NotFound(_("customer not found"))
     return locked
 
 
@@ -143,11 +151,11 @@ def update_customer(actor: Actor, customer: Customer, *, reason: str = "",
     customer = _locked_customer(actor, customer)
     for forbidden in ("code", "serial", "region"):
         if forbidden in fields:
-            raise ValidationFailed(f"{forbidden} cannot be changed after creation",
-                                   field=forbidden)
+            raise ValidationFailed(_("%(field)s cannot be changed after creation") % {
+                "field": forbidden}, field=forbidden)
     unknown = set(fields) - set(CUSTOMER_FIELDS)
     if unknown:
-        raise ValidationFailed(f"{sorted(unknown)[0]}: unknown field", field=sorted(unknown)[0])
+        raise ValidationFailed(_unknown_field(sorted(unknown)[0]), field=sorted(unknown)[0])
     if "account_manager" in fields:
         _check_account_manager(actor, fields["account_manager"])
     previous = _snapshot(customer)
@@ -225,8 +233,8 @@ def _join_group(actor: Actor, group: CustomerGroup, customer: Customer) -> None:
                                                                       flat=True).first()
         if current == group.name:
             return
-        raise Conflict(f"customer {customer.code} already belongs to group {current}",
-                       field="members")
+        raise Conflict(_("customer %(code)s already belongs to group %(group)s") % {
+            "code": customer.code, "group": current}, field="members")
     audit.record(actor, "group.member_add", group, customer_id=customer.pk,
                  after={"member": customer.code})
 
@@ -237,9 +245,10 @@ def create_group(actor: Actor, *, name: str, parent: Customer,
     _require(actor, "customers.add_customergroup")
     name = name.strip()
     if not name:
-        raise ValidationFailed("a group needs a name", field="name")
+        raise ValidationFailed(_("a group needs a name"), field="name")
     if CustomerGroup.objects.filter(name=name).exists():
-        raise ValidationFailed(f"a group named {name} already exists", field="name")
+        raise ValidationFailed(_("a group named %(name)s already exists") % {"name": name},
+                                   field="name")
     now = clock.now()
     group = CustomerGroup.objects.create(name=name[:200], parent=parent, notes=notes,
                                          created_at=now, updated_at=now)
@@ -261,9 +270,10 @@ def update_group(actor: Actor, group: CustomerGroup, *, name: str | None = None,
     if name is not None and name.strip() != group.name:
         name = name.strip()
         if not name:
-            raise ValidationFailed("a group needs a name", field="name")
+            raise ValidationFailed(_("a group needs a name"), field="name")
         if CustomerGroup.objects.filter(name=name).exclude(pk=group.pk).exists():
-            raise ValidationFailed(f"a group named {name} already exists", field="name")
+            raise ValidationFailed(_("a group named %(name)s already exists") % {"name": name},
+                                       field="name")
         before["name"], after["name"] = group.name, name
         group.name = name
     if notes is not None and notes != group.notes:
@@ -290,11 +300,12 @@ def remove_group_member(actor: Actor, group: CustomerGroup, customer: Customer, 
     _require(actor, "customers.change_customergroup")
     group = CustomerGroup.objects.select_for_update().get(pk=group.pk)
     if customer.pk == group.parent_id:
-        raise ValidationFailed("the parent customer cannot leave its own group", field="member")
+        raise ValidationFailed(_("the parent customer cannot leave its own group"),
+                               field="member")
     left = Customer.objects.filter(pk=customer.pk, group=group).update(group=None,
                                                                        updated_at=clock.now())
     if not left:
-        raise ValidationFailed(f"customer {customer.code} is not a member of {group.name}",
-                               field="member")
+        raise ValidationFailed(_("customer %(code)s is not a member of %(group)s") % {
+            "code": customer.code, "group": group.name}, field="member")
     audit.record(actor, "group.member_remove", group, customer_id=customer.pk,
                  before={"member": customer.code}, reason=reason)

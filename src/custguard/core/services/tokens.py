@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from custguard.core import clock
 from custguard.core.actors import Actor
@@ -33,14 +34,14 @@ def create_token(actor: Actor, *, user: User, name: str,
                  expires_days: int | None = None) -> tuple[ApiToken, str]:
     """Returns the token and its secret; the secret is never shown again."""
     if not _may_manage(actor, user) and actor.kind != "system":
-        raise PermissionRefused("you may only create tokens for yourself")
+        raise PermissionRefused(_("you may only create tokens for yourself"))
     name = name.strip()
     if not name:
-        raise ValidationFailed("a token needs a name", field="name")
+        raise ValidationFailed(_("a token needs a name"), field="name")
     if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise ValidationFailed("expiry must be between 1 and 3650 days", field="expires_days")
+        raise ValidationFailed(_("expiry must be between 1 and 3650 days"), field="expires_days")
     if not user.is_active:
-        raise ValidationFailed("the user is inactive", field="user")
+        raise ValidationFailed(_("the user is inactive"), field="user")
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     now = clock.now()
@@ -58,7 +59,7 @@ def create_token(actor: Actor, *, user: User, name: str,
 def revoke_token(actor: Actor, token: ApiToken, *, reason: str = "") -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if not _may_manage(actor, token.user) and actor.kind != "system":
-        raise PermissionRefused("you may only revoke your own tokens")
+        raise PermissionRefused(_("you may only revoke your own tokens"))
     if token.revoked_at is not None:
         return token
     token.revoked_at = clock.now()

@@ -255,7 +255,9 @@ def test_detail_shows_profile_standing_group_and_timeline(acme: Customer,
     assert "customer.create" in timeline
     assert timeline.index("customer.update") < timeline.index("customer.create")  # newest first
     assert "no orders this year" in timeline
-    assert re.search(r"<del[^>]*>active</del> → dormant", timeline)
+    # Field names and coded values are shown with their labels; the codes stay in the markup.
+    assert re.search(r"<del[^>]*>Active</del> → Dormant", timeline)
+    assert 'data-field="status"' in timeline
     assert "tests" in timeline  # the actor
 
 

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +29,11 @@ ACTION_LABELS = {
     "group.update": _("Group changed"),
     "group.member_add": _("Joined group"),
     "group.member_remove": _("Left group"),
+}
+# Keys of audit before/after values that are not model fields.
+EXTRA_FIELD_LABELS = {
+    "contacts": _("contacts"),
+    "member": _("member"),
 }
 
 
@@ -105,9 +113,40 @@ def contact_rows(contacts: Iterable[Contact], show_pii: bool) -> list[ContactRow
 
 @dataclass(frozen=True)
 class Change:
-    field: str
+    field: str  # the code, as stored in the audit entry
+    label: str  # what the user reads
     before: str | None
     after: str | None
+
+
+def _model(object_type: str) -> type[Model] | None:
+    """The model an audit entry's object type (`app_label.modelname`) names, if any."""
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def field_label(object_type: str, key: str) -> str:
+    """The translated name of a field of an audited object, else the key itself."""
+    model = _model(object_type)
+    if model is not None:
+        try:
+            label = getattr(model._meta.get_field(key), "verbose_name", None)
+        except FieldDoesNotExist:
+            label = None
+        if label:
+            return str(label)
+    return str(EXTRA_FIELD_LABELS.get(key, key))
+
+
+def _choice_labels(object_type: str) -> dict[str, dict[str, str]]:
+    """The labels of the coded values of an audited object's fields, by field."""
+    model = _model(object_type)
+    if model is None:
+        return {}
+    return {f.name: {str(value): str(label) for value, label in f.flatchoices}
+            for f in model._meta.get_fields() if getattr(f, "choices", None)}
 
 
 @dataclass(frozen=True)
@@ -117,14 +156,15 @@ class TimelineItem:
     changes: list[Change]
 
 
-def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str]) -> str:
+def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str],
+                  choices: dict[str, dict[str, str]] | None = None) -> str:
     if value is None or value == "":
         return "—"
     if key == "account_manager" and isinstance(value, int):
         return users.get(value, f"#{value}")
     if isinstance(value, dict):
-        parts = [f"{k}={_masked_value(k, v, show_pii, users)}" for k, v in value.items()
-                 if v not in (None, "", False)]
+        parts = [f"{field_label('customers.contact', k)}={_masked_value(k, v, show_pii, users)}"
+                 for k, v in value.items() if v not in (None, "", False)]
         return ", ".join(parts)
     if isinstance(value, list):
         return "; ".join(_masked_value(key, v, show_pii, users) for v in value) or "—"
@@ -133,7 +173,7 @@ def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str]) -
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, str):
-        return value
+        return (choices or {}).get(key, {}).get(value, value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -144,14 +184,17 @@ def timeline(entries: Iterable[AuditEntry], show_pii: bool) -> list[TimelineItem
                    for key, value in side.items()
                    if key == "account_manager" and isinstance(value, int)}
     users = dict(User.objects.filter(pk__in=manager_ids).values_list("pk", "username"))
+    choices = {object_type: _choice_labels(object_type)
+               for object_type in {e.object_type for e in entries}}
     items = []
     for entry in entries:
         before, after = entry.before or {}, entry.after or {}
+        own = choices.get(entry.object_type)
         changes = [
-            Change(field=key,
-                   before=_masked_value(key, before[key], show_pii, users)
+            Change(field=key, label=field_label(entry.object_type, key),
+                   before=_masked_value(key, before[key], show_pii, users, own)
                    if key in before else None,
-                   after=_masked_value(key, after[key], show_pii, users)
+                   after=_masked_value(key, after[key], show_pii, users, own)
                    if key in after else None)
             for key in [*after, *[k for k in before if k not in after]]
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandParser, no_translations
 from tqdm import tqdm
 
 from custguard.core.models import AuditEntry
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         verify = sub.add_parser("verify", help="recompute every hash; exit 1 on a broken link")
         verify.add_argument("--no-progress", action="store_true")
 
+    @no_translations
     def handle(self, *args: Any, action: str, no_progress: bool = False, **options: Any) -> None:
         total = AuditEntry.objects.count()
         with tqdm(total=total, unit="entries", file=sys.stderr,

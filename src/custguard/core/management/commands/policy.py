@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 from django.utils import timezone
 
 from custguard.core.errors import DomainError
@@ -46,6 +46,7 @@ class Command(BaseCommand):
                              help="username recorded as publisher (default: a job actor)")
         sub.add_parser("list", help="list versions")
 
+    @no_translations
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "validate":
             problems = validate_policy_text(_read(options["file"]))

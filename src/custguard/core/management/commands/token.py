@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
@@ -26,6 +26,7 @@ class Command(BaseCommand):
         revoke = sub.add_parser("revoke", help="revoke a token by its prefix")
         revoke.add_argument("prefix")
 
+    @no_translations
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         actor = Actor.system("cli")
         if action == "create":

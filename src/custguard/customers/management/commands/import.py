@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 from tqdm import tqdm
 
 from custguard.core.errors import DomainError
@@ -32,6 +32,7 @@ class Command(BaseCommand):
                                help="username recorded in the audit log (default: a job actor)")
         customers.add_argument("--no-progress", action="store_true")
 
+    @no_translations
     def handle(self, *args: Any, what: str, **options: Any) -> None:
         path = Path(options["file"])
         try:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from custguard.core.errors import DomainError
 from custguard.core.management.actor_option import actor_for
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         listing.add_argument("--parent", default=None,
                              help="only the children of this code; '' for the top level")
 
+    @no_translations
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "import":
             self._import(options["file"], options["as_user"])
