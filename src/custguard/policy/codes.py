@@ -77,7 +77,8 @@ class FactorCode(StrEnum):
     ON_TIME_PAYMENT_RATE_12M  percent of invoices due in the last 12 months paid by their due date
     MAX_DAYS_PAST_DUE         largest days past due of any invoice in the last 12 months
     AVG_DAYS_PAST_DUE         amount-weighted average days past due over the last 12 months
-    OVERDUE_RATIO             percent of open receivables that are past due
+    OVERDUE_RATIO             overdue receivables as a percent of what was billed for the window
+                              (due in the last 12 months, or not yet due)
     RELATIONSHIP_MONTHS       whole months since the customer's first order
     ORDER_VOLUME_12M          order amount of the last 12 months, in the policy currency
     ORDER_REGULARITY          months of the last 12 with at least one order (0-12)
@@ -101,6 +102,14 @@ class FactorCode(StrEnum):
     def unit(self) -> Unit:
         return _FACTOR_UNITS[self]
 
+    @property
+    def may_be_missing(self) -> bool:
+        """A value that has no meaning without history (a rate of zero invoices), so the
+        scorecard must say what a customer without that history scores."""
+        return self in _MAY_BE_MISSING
+
+
+_MAY_BE_MISSING = frozenset({"ON_TIME_PAYMENT_RATE_12M", "OVERDUE_RATIO", "FULFILMENT_RATE"})
 
 _FACTOR_UNITS = {
     FactorCode.ON_TIME_PAYMENT_RATE_12M: Unit.PERCENT,

@@ -12,6 +12,7 @@ its own path; rules that span sections run only once every section is well forme
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Literal
 
@@ -133,11 +134,11 @@ class ScoreFactor(PolicyModel):
     bins: tuple[ScoreBin, ...] = Field(min_length=1)
     missing: MissingValueRule | None = None
 
-    @property
+    @cached_property
     def best_points(self) -> int:
         return max(b.points for b in self.bins)
 
-    @property
+    @cached_property
     def worst_points(self) -> int:
         points = [b.points for b in self.bins]
         if self.missing is not None:
@@ -147,6 +148,12 @@ class ScoreFactor(PolicyModel):
     @model_validator(mode="after")
     def _check(self) -> ScoreFactor:
         issues = check_bins(self.bins)
+        if self.missing is None and self.code.may_be_missing:
+            issues.append(
+                (("missing",),
+                 f"{self.code} has no value for a customer without that history: say how many "
+                 "points such a customer scores")
+            )
         if self.missing is not None and self.missing.points > self.best_points:
             issues.append(
                 (("missing", "points"),
@@ -163,11 +170,11 @@ class Scorecard(PolicyModel):
     base_points: ScorePoints
     factors: tuple[ScoreFactor, ...] = Field(min_length=1)
 
-    @property
+    @cached_property
     def max_score(self) -> int:
         return self.base_points + sum(f.best_points for f in self.factors)
 
-    @property
+    @cached_property
     def min_score(self) -> int:
         return self.base_points + sum(f.worst_points for f in self.factors)
 
@@ -207,7 +214,8 @@ class CreditSettings(PolicyModel):
 
     rounded half-up to the cent. An order that would take exposure above the limit plus
     tolerance_percent is handled by over_limit_action; a manual limit override above
-    override_approval_threshold needs a second approver.
+    override_approval_threshold needs a second approver. An order from a customer whose oldest
+    unpaid invoice is more than overdue_days_limit days past due is handled by overdue_action.
     """
 
     scale_multipliers: dict[ScaleBand, Annotated[Number, Field(gt=0, le=100)]]
@@ -217,6 +225,8 @@ class CreditSettings(PolicyModel):
     tolerance_percent: Annotated[Number, Field(ge=0, le=50)]
     reservation_expiry_hours: Annotated[int, Field(strict=True, ge=1, le=24 * 90)]
     override_approval_threshold: Amount
+    overdue_days_limit: Annotated[int, Field(strict=True, ge=0, le=3650)]
+    overdue_action: OverLimitAction
 
     @field_validator("scale_multipliers")
     @classmethod
