@@ -28,7 +28,7 @@ demo: install
 	CUSTGUARD_DEBUG=true $(BIN)/custguard migrate --no-input -v 0
 	CUSTGUARD_DEBUG=true $(BIN)/custguard demo --if-empty
 	@echo "custguard: open http://127.0.0.1:8000/ and log in with one of the users above"
-	CUSTGUARD_DEBUG=true $(BIN)/custguard serve --host 127.0.0.1 --port 8000
+	CUSTGUARD_DEBUG=true $(BIN)/custguard serve --host 127.0.0.1 --port 8000 --with-jobs
 
 ## make test: lint, types, migrations, the suite on SQLite, the DB tests on PostgreSQL, browser
 test: install-test chromium lint typecheck migrations-check test-sqlite test-postgres test-browser

@@ -62,8 +62,12 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "custguard.core",
     "custguard.customers",
+    "custguard.ledger",
+    "custguard.credit",
     "custguard.reports",
     "custguard.api",
 ]
@@ -174,6 +178,7 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["custguard.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_time_zone("CUSTGUARD_TIME_ZONE", "Asia/Shanghai")
@@ -188,7 +193,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Background work goes through the database queue (`custguard db_worker` runs it); tests run
+# tasks at once.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+         if TESTING else {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-vcenter card-table table-striped"}

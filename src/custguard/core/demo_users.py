@@ -37,6 +37,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
                "13905710007"),
     DemoPerson("finance", roles.FINANCE, "孙会计", "财务部", "13905710008"),
     DemoPerson("auditor", roles.AUDITOR, "吴审计", "内审部", "13905710009"),
+    DemoPerson("erp_integration", roles.ERP, "ERP接口", "信息技术部", "13905710010"),
 )
 DEMO_ACCOUNT_MANAGERS = tuple(p.username for p in DEMO_PEOPLE if p.role == roles.ACCOUNT_MANAGER)
 

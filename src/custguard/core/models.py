@@ -122,3 +122,33 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number} ({self.status})"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (nightly rescoring, expiries, reconciliation, ...). The
+    (job, due_at) pair is unique, so two schedulers can never queue the same slot twice."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    job = models.CharField(_("job"), max_length=64)
+    due_at = models.DateTimeField(_("due at"))
+    queued_at = models.DateTimeField(_("queued at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.QUEUED)
+    summary = models.TextField(_("summary"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-due_at", "-pk"]
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        constraints = [models.UniqueConstraint(fields=["job", "due_at"], name="job_run_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.due_at:%Y-%m-%d %H:%M} ({self.status})"

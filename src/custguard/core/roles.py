@@ -14,6 +14,7 @@ ACCOUNT_MANAGER = "account_manager"
 CUSTOMER_SERVICE = "customer_service"
 FINANCE = "finance"
 AUDITOR = "auditor"
+ERP = "erp_integration"
 
 ROLE_LABELS = {
     ADMIN: _("Administrator"),
@@ -23,6 +24,7 @@ ROLE_LABELS = {
     CUSTOMER_SERVICE: _("Customer service"),
     FINANCE: _("Finance"),
     AUDITOR: _("Auditor"),
+    ERP: _("ERP integration"),
 }
 ALL_ROLES = list(ROLE_LABELS)
 
@@ -32,6 +34,16 @@ _VIEW_REGISTRY = [
     "customers.view_region",
     "customers.view_standing",
 ]
+
+_VIEW_LEDGER = ["ledger.view_order", "ledger.view_invoice", "ledger.view_payment"]
+_VIEW_CREDIT = [
+    "credit.view_creditscore",
+    "credit.view_creditoverride",
+    "credit.view_creditreview",
+    "credit.view_reservation",
+    "credit.view_gatecheck",
+]
+_POST_FACTS = ["ledger.add_order", "ledger.add_invoice", "ledger.add_payment"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: [],  # every permission, filled in by sync_roles
@@ -44,6 +56,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_policyversion",
         "core.add_policyversion",
         "core.publish_policyversion",
+        *_VIEW_LEDGER,
+        *_VIEW_CREDIT,
+        "credit.rescore",
+        "credit.add_creditoverride",
+        "credit.approve_creditoverride",
+        "credit.add_creditreview",
+        "credit.decide_hold",
+        "credit.check_gate",
     ],
     SALES_MANAGER: [
         *_VIEW_REGISTRY,
@@ -55,22 +75,34 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.add_customergroup",
         "customers.change_customergroup",
         "core.view_policyversion",
+        *_VIEW_LEDGER,
+        *_VIEW_CREDIT,
     ],
     ACCOUNT_MANAGER: [
         *_VIEW_REGISTRY,
         "core.view_pii",
         "customers.add_customer",
         "customers.change_customer",
+        *_VIEW_LEDGER,
+        "credit.view_creditscore",
+        "credit.view_creditoverride",
+        "credit.view_reservation",
+        "credit.view_gatecheck",
     ],
     CUSTOMER_SERVICE: [
         *_VIEW_REGISTRY,
         "core.manage_all_customers",
+        "credit.view_creditscore",
     ],
     FINANCE: [
         *_VIEW_REGISTRY,
         "core.manage_all_customers",
         "core.view_pii",
         "core.view_policyversion",
+        *_VIEW_LEDGER,
+        *_POST_FACTS,
+        "ledger.import_facts",
+        *_VIEW_CREDIT,
     ],
     AUDITOR: [
         *_VIEW_REGISTRY,
@@ -78,8 +110,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_auditentry",
         "core.verify_audit",
         "core.view_policyversion",
+        *_VIEW_LEDGER,
+        *_VIEW_CREDIT,
+    ],
+    # The company's ERP / order system: posts facts and asks the gate; reads only what it must.
+    ERP: [
+        "customers.view_customer",
+        "core.manage_all_customers",
+        *_POST_FACTS,
+        "credit.check_gate",
+        "credit.view_reservation",
+        "credit.change_reservation",
     ],
 }
+
+
+# The apps whose permissions the roles are made of (the admin role gets all of them).
+APP_LABELS = ["core", "customers", "ledger", "credit"]
 
 
 def sync_roles(**kwargs: Any) -> None:
@@ -92,8 +139,7 @@ def sync_roles(**kwargs: Any) -> None:
     # post_migrate reaches this app before later apps have their permissions created.
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=using)
-    every = Permission.objects.using(using).filter(content_type__app_label__in=[
-        "core", "customers"])
+    every = Permission.objects.using(using).filter(content_type__app_label__in=APP_LABELS)
     by_key = {f"{p.content_type.app_label}.{p.codename}": p
               for p in every.select_related("content_type")}
     for role, perms in ROLE_PERMISSIONS.items():

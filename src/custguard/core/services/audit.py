@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from itertools import groupby
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import transaction
 from django.db.models import Model
@@ -18,6 +22,8 @@ from custguard.core.actors import Actor
 from custguard.core.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _json_default(value: object) -> object:
@@ -75,6 +81,57 @@ def _lock_head() -> AuditHead:
     return head
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Append the entries recorded inside this block when it ends, instead of one by one.
+
+    The chain's head row is a single lock every audited transaction takes; taking it as the
+    last lock of a transaction keeps the lock order the same everywhere (rows first, the head
+    last), so writers cannot deadlock, and holds it for the least time. Code that takes row
+    locks after recording an entry (a batch of facts, a group created with its members) runs
+    inside this block. Must be used inside the transaction; nested blocks join the outer one.
+    Entries recorded inside a savepoint that is rolled back are dropped with it: each entry
+    carries an on-commit marker, which Django discards with the savepoint."""
+    if getattr(_local, "pending", None) is not None:
+        yield
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.deferred() must be used inside the transaction")
+    pending: list[tuple[Actor, PendingEntry, Callable[[], None]]] = []
+    _local.pending = pending
+    try:
+        yield
+    finally:
+        _local.pending = None
+    live = {id(callback) for _sids, callback, _robust
+            in transaction.get_connection().run_on_commit}
+    kept = [(actor, entry) for actor, entry, marker in pending if id(marker) in live]
+    for actor, run in groupby(kept, key=lambda item: item[0]):
+        record_many(actor, [entry for _actor, entry in run])
+
+
+def atomic(func: Callable[P, R]) -> Callable[P, R]:
+    """A service in one transaction whose audit entries are appended at its end (`deferred`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(), deferred():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _defer(actor: Actor, entry: PendingEntry) -> None:
+    def marker() -> None:
+        """Runs after commit and does nothing: it only tells a kept entry from a dropped one."""
+
+    transaction.on_commit(marker)
+    _local.pending.append((actor, entry, marker))
+
+
 def record(
     actor: Actor,
     action: str,
@@ -86,8 +143,9 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str = "",
-) -> AuditEntry:
-    """Append one entry. Must run inside the transaction of the change it records."""
+) -> AuditEntry | None:
+    """Append one entry (or, inside `deferred()`, queue it). Must run inside the transaction
+    of the change it records."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record() must be called inside the transaction of the change")
@@ -96,6 +154,12 @@ def record(
         object_id = obj.pk if object_id is None else object_id
     if not object_type:
         raise ValueError("an audit entry needs an object type")
+    if getattr(_local, "pending", None) is not None:
+        _defer(actor, PendingEntry(action=action, object_type=object_type,
+                                   object_id=object_id if object_id is not None else "",
+                                   customer_id=customer_id, before=before, after=after,
+                                   reason=reason))
+        return None
     head = _lock_head()
     entry = AuditEntry(
         seq=head.seq + 1,
@@ -132,12 +196,18 @@ class PendingEntry:
     reason: str = ""
 
 
-def record_many(actor: Actor, pending: list[PendingEntry], batch_size: int = 1000) -> int:
+def record_many(actor: Actor, pending: list[PendingEntry],
+                batch_size: int = 1000) -> int | None:
     """Append many entries with one lock of the head and bulk inserts (imports, batch jobs).
-    Must run inside the transaction of the changes it records. Returns the last sequence."""
+    Must run inside the transaction of the changes it records. Returns the last sequence (None
+    inside `deferred()`, where the entries are queued)."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("audit.record_many() must be called inside the transaction")
+    if getattr(_local, "pending", None) is not None:
+        for item in pending:
+            _defer(actor, item)
+        return None
     head = _lock_head()
     seq, prev_hash, now = head.seq, head.hash, clock.now()
     batch: list[AuditEntry] = []

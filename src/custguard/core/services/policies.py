@@ -4,10 +4,13 @@ force. The document itself is defined and checked by the pure `custguard.policy`
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from custguard.core import clock
 from custguard.core.actors import Actor
@@ -28,9 +31,11 @@ def problems_error(problems: list[PolicyProblem]) -> ValidationFailed:
     for problem in problems:
         errors.setdefault(problem.path or "document", []).append(problem.message)
     first = problems[0]
-    return ValidationFailed(
-        f"the policy has {len(problems)} problem(s); first: {first.path}: {first.message}",
-        field=first.path or "document", errors=errors)
+    message = ngettext(
+        "the policy has %(count)d problem; first: %(path)s: %(message)s",
+        "the policy has %(count)d problems; first: %(path)s: %(message)s",
+        len(problems)) % {"count": len(problems), "path": first.path, "message": first.message}
+    return ValidationFailed(message, field=first.path or "document", errors=errors)
 
 
 def parse_document(source: str | dict[str, Any]) -> PolicyDocument:
@@ -47,7 +52,8 @@ def parse_document(source: str | dict[str, Any]) -> PolicyDocument:
                 data = None
             problems = validate_policy_data(data) if data is not None else []
             if not problems:
-                problems = [PolicyProblem(path="document", message="not a YAML or JSON mapping")]
+                problems = [PolicyProblem(path="document",
+                                          message=_("not a YAML or JSON mapping"))]
             raise problems_error(problems) from None
     problems = validate_policy_data(source)
     if problems:
@@ -58,7 +64,7 @@ def parse_document(source: str | dict[str, Any]) -> PolicyDocument:
 @transaction.atomic
 def create_draft(actor: Actor, source: str | dict[str, Any], *, note: str = "") -> PolicyVersion:
     if not actor.can("core.add_policyversion"):
-        raise PermissionRefused("your role may not upload policies")
+        raise PermissionRefused(_("your role may not upload policies"))
     document = parse_document(source)
     data = document.model_dump(mode="json")
     number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -68,7 +74,7 @@ def create_draft(actor: Actor, source: str | dict[str, Any], *, note: str = "") 
                 number=number, document=data, checksum=checksum(document), note=note[:300],
                 created_at=clock.now(), created_by=actor.user)
     except IntegrityError:
-        raise Conflict("another policy version was stored at the same moment; try again",
+        raise Conflict(_("another policy version was stored at the same moment; try again"),
                        field="number") from None
     audit.record(actor, "policy.draft", version,
                  after={"number": number, "checksum": version.checksum, "note": note})
@@ -81,18 +87,19 @@ def publish(actor: Actor, version: PolicyVersion, *,
     """Publish a draft. From its effective time it is the policy in force; versions it
     supersedes at that moment are retired."""
     if not actor.can("core.publish_policyversion"):
-        raise PermissionRefused("your role may not publish policies")
+        raise PermissionRefused(_("your role may not publish policies"))
     version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != PolicyVersion.Status.DRAFT:
-        raise Conflict(f"version {version.number} is {version.status}; only a draft can be "
-                       "published", field="status")
+        raise Conflict(_("version %(number)s is %(status)s; only a draft can be published") % {
+            "number": version.number, "status": str(version.get_status_display()).lower()},
+            field="status")
     # Re-validate: the schema may be stricter than when the draft was stored.
     parse_document(version.document)
     now = clock.now()
     effective = effective_from or now
     if effective < now - dt.timedelta(minutes=1):
-        raise ValidationFailed("the effective time cannot be in the past: decisions already "
-                               "made keep the version that made them", field="effective_from")
+        raise ValidationFailed(_("the effective time cannot be in the past: decisions already "
+                                 "made keep the version that made them"), field="effective_from")
     version.status = PolicyVersion.Status.PUBLISHED
     version.effective_from = effective
     version.published_at = now
@@ -126,4 +133,24 @@ def version_in_force(at: dt.datetime | None = None) -> PolicyVersion | None:
     return (PolicyVersion.objects
             .filter(status__in=[PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED],
                     effective_from__lte=moment)
+            # The document is parsed once per process (_parsed); the gate asks on every call.
+            .defer("document")
             .order_by("-effective_from", "-number").first())
+
+
+@lru_cache(maxsize=32)
+def _parsed(number: int, digest: str) -> PolicyDocument:
+    """A stored version's document, parsed once per process (versions never change)."""
+    document = PolicyVersion.objects.values_list("document", flat=True).get(number=number)
+    return PolicyDocument.model_validate(document)
+
+
+def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]:
+    """(version number, document) of the policy that decides at `at` (default now). Raises a
+    clear error when no policy has been published yet."""
+    version = version_in_force(at)
+    if version is None:
+        raise ValidationFailed(_("no policy version is in force yet: publish one first "
+                                 "(custguard policy publish default)"), field="policy",
+                               code="no_policy")
+    return version.number, _parsed(version.number, version.checksum)

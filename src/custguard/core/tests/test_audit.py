@@ -113,6 +113,46 @@ def test_recording_outside_a_transaction_is_refused(regions: None,
 # --- the chain -----------------------------------------------------------------------------
 
 
+def test_deferred_entries_are_appended_at_the_end_of_the_block(system_actor: Actor) -> None:
+    with transaction.atomic():
+        with audit.deferred():
+            audit.record(system_actor, "test.first", object_type="t", object_id=1)
+            audit.record_many(system_actor, [audit.PendingEntry("test.second", "t", 2)])
+            assert _entry_count() == 0  # nothing locked or written yet
+            audit.record(system_actor, "test.third", object_type="t", object_id=3)
+        assert list(AuditEntry.objects.order_by("seq").values_list("action", flat=True)) == [
+            "test.first", "test.second", "test.third"]
+    assert verify_chain() is None
+
+
+def test_deferred_entries_of_a_rolled_back_savepoint_are_dropped(system_actor: Actor) -> None:
+    with transaction.atomic(), audit.deferred():
+        audit.record(system_actor, "test.kept", object_type="t", object_id=1)
+        try:
+            with transaction.atomic():
+                audit.record(system_actor, "test.dropped", object_type="t", object_id=2)
+                raise Boom
+        except Boom:
+            pass
+        with transaction.atomic():
+            audit.record(system_actor, "test.released", object_type="t", object_id=3)
+    assert list(AuditEntry.objects.order_by("seq").values_list("action", flat=True)) == [
+        "test.kept", "test.released"]
+
+
+def test_a_failing_deferred_block_writes_nothing(system_actor: Actor) -> None:
+    with pytest.raises(Boom), transaction.atomic(), audit.deferred():
+        audit.record(system_actor, "test.lost", object_type="t", object_id=1)
+        raise Boom
+    assert _entry_count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deferred_needs_a_transaction() -> None:
+    with pytest.raises(RuntimeError), audit.deferred():
+        pass
+
+
 def test_hashes_chain_from_genesis_to_the_head(chain: list[AuditEntry]) -> None:
     assert chain[0].seq == 1
     assert chain[0].prev_hash == GENESIS_HASH

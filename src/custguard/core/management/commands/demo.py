@@ -63,8 +63,22 @@ def build_registry(run: DemoRun) -> list[tuple[str, str]]:
     return summary.rows()
 
 
+def build_credit(run: DemoRun) -> list[tuple[str, str]]:
+    """12–18 months of orders, invoices and payments for the customers the registry builder
+    just created (the newest `run.customers`), their score history, and today's gate answers."""
+    from custguard.core import clock
+    from custguard.credit.demo import build_credit_demo, demo_customers, plan_credit_history
+
+    customers = list(Customer.objects.order_by("-pk")[:run.customers])[::-1]
+    plan = plan_credit_history(demo_customers(customers), seed=run.seed, today=clock.today())
+    with run.bar(len(plan.events()), "credit history", "fact") as bar:
+        summary = build_credit_demo(seed=run.seed, actor=run.actor, customers=customers,
+                                    users=run.users, progress=bar.update, plan=plan)
+    return summary.rows()
+
+
 # In order: later builders may rely on what earlier ones created.
-BUILDERS: list[Builder] = [build_policy, build_registry]
+BUILDERS: list[Builder] = [build_policy, build_registry, build_credit]
 
 
 def _width(text: str) -> int:
