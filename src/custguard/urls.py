@@ -17,6 +17,8 @@ urlpatterns = [
         template_name="core/password_change_done.html"), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("custguard.customers.urls")),
+    path("credit/", include("custguard.credit.urls")),
+    path("ledger/", include("custguard.ledger.urls")),
     path("", include("custguard.core.urls")),
     path("api/v1/", api.urls),
 ]

@@ -7,7 +7,9 @@ from ninja import NinjaAPI
 from custguard.api import problems
 from custguard.api.auth import BearerToken, SessionAuth
 from custguard.core.api import router as core_router
+from custguard.credit.api import router as credit_router
 from custguard.customers.api import router as customers_router
+from custguard.ledger.api import router as ledger_router
 
 api = NinjaAPI(
     title="custguard API",
@@ -21,3 +23,5 @@ api = NinjaAPI(
 problems.install(api)
 api.add_router("/", customers_router)
 api.add_router("/", core_router)
+api.add_router("/", ledger_router)
+api.add_router("/", credit_router)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 region_code_validator = RegexValidator(r"^\d{6}$", _("A region code is exactly 6 digits."))
 phone_validator = RegexValidator(
@@ -77,7 +79,7 @@ class Industry(models.TextChoices):
     LOGISTICS = "G", _("Transport, storage and postal services")
     HOSPITALITY = "H", _("Accommodation and catering")
     IT = "I", _("Information technology and software")
-    FINANCE = "J", _("Finance")
+    FINANCE = "J", pgettext_lazy("industry", "Finance")
     REAL_ESTATE = "K", _("Real estate")
     LEASING = "L", _("Leasing and business services")
     RESEARCH = "M", _("Scientific research and technical services")
@@ -172,14 +174,20 @@ class Contact(models.Model):
 
 
 class StandingFields(models.Model):
-    """The current effect of all decisions. Later capabilities fill these in."""
+    """The current effect of all decisions, kept in the transaction of the change that moves
+    it, so the order gate reads one row (plus the group's) and never scans history.
 
-    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    posted is the receivable balance (invoices - credit notes - payments); reserved is the sum of
+    the pending gate reservations (open orders); oldest_open_due_on is the due date of the
+    oldest invoice not yet paid, from which the gate derives days past due at any moment."""
+
+    score = models.SmallIntegerField(_("score"), null=True, blank=True)
     grade = models.CharField(_("grade"), max_length=4, blank=True)
     credit_limit = models.DecimalField(_("credit limit"), **MONEY)
     posted = models.DecimalField(_("posted exposure"), **MONEY)
     reserved = models.DecimalField(_("reserved (open orders)"), **MONEY)
     overdue_amount = models.DecimalField(_("overdue amount"), **MONEY)
+    oldest_open_due_on = models.DateField(_("oldest unpaid due date"), null=True, blank=True)
     prepay_only = models.BooleanField(_("prepay only"), default=False)
     order_blocked = models.BooleanField(_("orders blocked"), default=False)
     service_suspended = models.BooleanField(_("service suspended"), default=False)
@@ -198,6 +206,11 @@ class StandingFields(models.Model):
     def available(self) -> Decimal:
         return self.credit_limit - self.posted - self.reserved
 
+    def days_past_due(self, today: dt.date) -> int:
+        if self.oldest_open_due_on is None:
+            return 0
+        return max(0, (today - self.oldest_open_due_on).days)
+
 
 class Standing(StandingFields):
     customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE,
@@ -205,6 +218,13 @@ class Standing(StandingFields):
     status = models.CharField(_("status"), max_length=10, choices=CustomerStatus.choices,
                               default=CustomerStatus.ACTIVE)
     points_balance = models.BigIntegerField(_("points balance"), default=0)
+    # Credit terms: the effective ones above (limit, prepay) and here; the computed ones stay in
+    # the latest score record, so an override can end and the computed value come back.
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=0)
+    limit_overridden = models.BooleanField(_("limit overridden"), default=False)
+    terms_overridden = models.BooleanField(_("terms overridden"), default=False)
+    scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
+    next_review_on = models.DateField(_("next review"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("standing")
@@ -215,8 +235,12 @@ class Standing(StandingFields):
 
 
 class GroupStanding(StandingFields):
+    """The group's counters are the sums of its members'; its limit is the unified group limit
+    (集团统一授信), which applies only while `has_limit` (a credit manager set one)."""
+
     group = models.OneToOneField(CustomerGroup, primary_key=True, on_delete=models.CASCADE,
                                  related_name="standing", verbose_name=_("group"))
+    has_limit = models.BooleanField(_("unified limit set"), default=False)
 
     class Meta:
         verbose_name = _("group standing")

@@ -16,6 +16,7 @@ from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
 from custguard.core.services import audit
+from custguard.credit.services import exposure
 from custguard.customers.models import (
     Contact,
     Customer,
@@ -138,7 +139,8 @@ def _contact_values(contact: Contact) -> dict[str, Any]:
 def _locked_customer(actor: Actor, customer: Customer) -> Customer:
     from custguard.customers.selectors import customers_for
 
-    locked = customers_for(actor).select_for_update(of=("self",)).filter(pk=customer.pk).first()
+    locked = (customers_for(actor).select_for_update(of=("self",), no_key=True)
+              .filter(pk=customer.pk).first())
     if locked is None:
         raise NotFound(_("customer not found"))
     return locked
@@ -235,11 +237,13 @@ def _join_group(actor: Actor, group: CustomerGroup, customer: Customer) -> None:
             return
         raise Conflict(_("customer %(code)s already belongs to group %(group)s") % {
             "code": customer.code, "group": current}, field="members")
+    # The group's credit counters are the sums of its members': carry this one's across.
+    exposure.move_member(customer.pk, None, group.pk)
     audit.record(actor, "group.member_add", group, customer_id=customer.pk,
                  after={"member": customer.code})
 
 
-@transaction.atomic
+@audit.atomic
 def create_group(actor: Actor, *, name: str, parent: Customer,
                  members: Sequence[Customer] = (), notes: str = "") -> CustomerGroup:
     _require(actor, "customers.add_customergroup")
@@ -264,7 +268,7 @@ def create_group(actor: Actor, *, name: str, parent: Customer,
 def update_group(actor: Actor, group: CustomerGroup, *, name: str | None = None,
                  notes: str | None = None) -> CustomerGroup:
     _require(actor, "customers.change_customergroup")
-    group = CustomerGroup.objects.select_for_update().get(pk=group.pk)
+    group = CustomerGroup.objects.select_for_update(no_key=True).get(pk=group.pk)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     if name is not None and name.strip() != group.name:
@@ -287,18 +291,18 @@ def update_group(actor: Actor, group: CustomerGroup, *, name: str | None = None,
     return group
 
 
-@transaction.atomic
+@audit.atomic
 def add_group_member(actor: Actor, group: CustomerGroup, customer: Customer) -> None:
     _require(actor, "customers.change_customergroup")
-    group = CustomerGroup.objects.select_for_update().get(pk=group.pk)
+    group = CustomerGroup.objects.select_for_update(no_key=True).get(pk=group.pk)
     _join_group(actor, group, customer)
 
 
-@transaction.atomic
+@audit.atomic
 def remove_group_member(actor: Actor, group: CustomerGroup, customer: Customer, *,
                         reason: str = "") -> None:
     _require(actor, "customers.change_customergroup")
-    group = CustomerGroup.objects.select_for_update().get(pk=group.pk)
+    group = CustomerGroup.objects.select_for_update(no_key=True).get(pk=group.pk)
     if customer.pk == group.parent_id:
         raise ValidationFailed(_("the parent customer cannot leave its own group"),
                                field="member")
@@ -307,5 +311,6 @@ def remove_group_member(actor: Actor, group: CustomerGroup, customer: Customer, 
     if not left:
         raise ValidationFailed(_("customer %(code)s is not a member of %(group)s") % {
             "code": customer.code, "group": group.name}, field="member")
+    exposure.move_member(customer.pk, group.pk, None)
     audit.record(actor, "group.member_remove", group, customer_id=customer.pk,
                  before={"member": customer.code}, reason=reason)

@@ -1,0 +1,42 @@
+"""Shared vocabulary of the permission-matrix tests (docs/permissions.md, executable).
+
+Each app keeps its own table of pages (tests/test_ui_permissions.py, TABLE of `Page`) and of API
+routes (tests/test_api_permissions.py, TABLE of `Row`); the coverage tests in core and api
+gather every app's table and insist that every URL pattern and every OpenAPI route has a row.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+ADMIN, CREDIT, SALES = "admin", "credit_manager", "sales_manager"
+AM, COLLEAGUE = "account_manager", "account_manager_2"  # the colleague does not own the target
+CS, FINANCE, AUDITOR = "customer_service", "finance", "auditor"
+ERP = "erp_integration"
+OUTSIDER, ANONYMOUS = "outsider", "anonymous"  # a user with no role; no credentials at all
+ROLES = [ADMIN, CREDIT, SALES, AM, COLLEAGUE, CS, FINANCE, AUDITOR, ERP, OUTSIDER, ANONYMOUS]
+PEOPLE = [ADMIN, CREDIT, SALES, AM, COLLEAGUE, CS, FINANCE, AUDITOR]  # the staff roles
+
+APPS = ["core", "customers", "ledger", "credit", "reports", "api"]
+
+
+def matrix(allowed: int, who: list[str], *, refused: int = 403, anonymous: int = 401,
+           **special: int) -> dict[str, int]:
+    """`allowed` for the roles in `who`, `refused` for the other signed-in users, `anonymous`
+    for a request without credentials; `special` overrides single roles."""
+    table = {role: allowed if role in who else refused for role in ROLES}
+    table[ANONYMOUS] = anonymous
+    table.update(special)
+    return table
+
+
+def gather(module_name: str) -> list[Any]:
+    """Every app's TABLE from its tests/<module_name>.py."""
+    rows: list[Any] = []
+    for app in APPS:
+        name = f"custguard.{app}.tests.{module_name}"
+        if importlib.util.find_spec(name) is not None:
+            rows += getattr(importlib.import_module(name), "TABLE", [])
+    return rows
