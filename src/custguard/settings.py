@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "custguard.customers",
     "custguard.ledger",
     "custguard.credit",
+    "custguard.conduct",
     "custguard.reports",
     "custguard.api",
 ]
@@ -187,6 +188,9 @@ CUSTGUARD_CURRENCY = env_currency("CUSTGUARD_CURRENCY", "CNY")
 STATIC_URL = "static/"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+# Uploaded files (violation evidence, notice PDFs) live under the data dir by default.
+MEDIA_ROOT = env_path("CUSTGUARD_MEDIA_DIR", DATA_DIR / "media")
+MEDIA_URL = "media/"  # never served directly: files are streamed by views that check access
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -200,6 +204,30 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table table-vcenter card-table table-striped"}
+
+# Violation evidence: the largest file and the kinds of file accepted.
+CUSTGUARD_EVIDENCE_MAX_MB = env_int("CUSTGUARD_EVIDENCE_MAX_MB", 20, minimum=1)
+CUSTGUARD_EVIDENCE_TYPES = env_list("CUSTGUARD_EVIDENCE_TYPES", [
+    "pdf", "jpg", "jpeg", "png", "gif", "webp", "txt", "csv", "doc", "docx", "xls", "xlsx",
+    "zip", "mp3", "mp4", "eml"])
+
+# E-mail (notices to customers): SMTP when CUSTGUARD_EMAIL_HOST is set, otherwise every message
+# is written as a file under <data dir>/mail for inspection.
+EMAIL_HOST = env_str("CUSTGUARD_EMAIL_HOST", "") or ""
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("CUSTGUARD_EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("CUSTGUARD_EMAIL_USER", "") or ""
+    EMAIL_HOST_PASSWORD = env_str("CUSTGUARD_EMAIL_PASSWORD", "") or ""
+    EMAIL_USE_TLS = env_bool("CUSTGUARD_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("CUSTGUARD_EMAIL_FROM", "custguard@localhost") or ""
+# The company named on notices to customers.
+CUSTGUARD_COMPANY_NAME = env_str("CUSTGUARD_COMPANY_NAME", "") or ""
+# Shared with partner companies for blacklist exchange files (salted hashes of identifiers).
+CUSTGUARD_BLACKLIST_SHARING_KEY = env_str("CUSTGUARD_BLACKLIST_SHARING_KEY", "") or ""
 
 CUSTGUARD_PAGE_SIZE = 25
 CUSTGUARD_UPLOAD_MAX_ROWS = env_int("CUSTGUARD_UPLOAD_MAX_ROWS", 20000, minimum=1)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("customers/", include("custguard.customers.urls")),
     path("credit/", include("custguard.credit.urls")),
     path("ledger/", include("custguard.ledger.urls")),
+    path("conduct/", include("custguard.conduct.urls")),
     path("", include("custguard.core.urls")),
     path("api/v1/", api.urls),
 ]

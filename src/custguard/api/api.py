@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from custguard.api import problems
 from custguard.api.auth import BearerToken, SessionAuth
+from custguard.conduct.api import router as conduct_router
 from custguard.core.api import router as core_router
 from custguard.credit.api import router as credit_router
 from custguard.customers.api import router as customers_router
@@ -25,3 +26,4 @@ api.add_router("/", customers_router)
 api.add_router("/", core_router)
 api.add_router("/", ledger_router)
 api.add_router("/", credit_router)
+api.add_router("/", conduct_router)

@@ -64,6 +64,7 @@ INPUT_REASONS = {
     "model_type": gettext_lazy("must be an object"),
     "model_attributes_type": gettext_lazy("must be an object"),
     "json_invalid": gettext_lazy("the request body is not valid JSON"),
+    "nul_character": gettext_lazy("must not contain NUL characters"),  # ledger/api/common.py
 }
 
 # Messages Django Ninja raises itself (as HttpError) that the API translates.

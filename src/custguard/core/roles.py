@@ -44,6 +44,18 @@ _VIEW_CREDIT = [
     "credit.view_gatecheck",
 ]
 _POST_FACTS = ["ledger.add_order", "ledger.add_invoice", "ledger.add_payment"]
+_VIEW_CONDUCT = [
+    "conduct.view_violationcase",
+    "conduct.view_evidence",
+    "conduct.view_penalty",
+    "conduct.view_fine",
+    "conduct.view_notice",
+    "conduct.view_blacklistentry",
+    "conduct.view_recoveryplan",
+    "conduct.view_appeal",
+    "conduct.view_contractclause",
+]
+_REPORT = ["conduct.add_violationcase", "conduct.add_evidence"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: [],  # every permission, filled in by sync_roles
@@ -64,6 +76,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.add_creditreview",
         "credit.decide_hold",
         "credit.check_gate",
+        *_VIEW_CONDUCT,
+        *_REPORT,
+        "conduct.investigate_violationcase",
+        "conduct.approve_penalty",
+        "conduct.lift_penalty",
+        "conduct.change_penalty",
+        "conduct.record_response",
+        "conduct.decide_blacklistentry",
+        "conduct.share_blacklist",
+        "conduct.view_partnermatch",
+        "conduct.change_partnermatch",
+        "conduct.add_appeal",
+        "conduct.review_appeal",
+        "conduct.add_contractclause",
+        "conduct.change_contractclause",
     ],
     SALES_MANAGER: [
         *_VIEW_REGISTRY,
@@ -77,6 +104,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_policyversion",
         *_VIEW_LEDGER,
         *_VIEW_CREDIT,
+        *_VIEW_CONDUCT,
+        *_REPORT,
+        "conduct.investigate_violationcase",
+        "conduct.approve_penalty",
+        "conduct.change_penalty",
+        "conduct.record_response",
+        "conduct.add_appeal",
+        "conduct.review_appeal",
+        "conduct.add_contractclause",
+        "conduct.change_contractclause",
     ],
     ACCOUNT_MANAGER: [
         *_VIEW_REGISTRY,
@@ -88,11 +125,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.view_creditoverride",
         "credit.view_reservation",
         "credit.view_gatecheck",
+        *_VIEW_CONDUCT,
+        *_REPORT,
+        "conduct.approve_penalty",
+        "conduct.change_penalty",
+        "conduct.record_response",
+        "conduct.add_appeal",
     ],
     CUSTOMER_SERVICE: [
         *_VIEW_REGISTRY,
         "core.manage_all_customers",
         "credit.view_creditscore",
+        *_VIEW_CONDUCT,
+        *_REPORT,
+        "conduct.record_response",
+        "conduct.add_appeal",
     ],
     FINANCE: [
         *_VIEW_REGISTRY,
@@ -103,6 +150,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_POST_FACTS,
         "ledger.import_facts",
         *_VIEW_CREDIT,
+        *_VIEW_CONDUCT,
+        *_REPORT,
+        "conduct.change_fine",
+        "conduct.change_recoveryinstallment",
     ],
     AUDITOR: [
         *_VIEW_REGISTRY,
@@ -112,6 +163,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.view_policyversion",
         *_VIEW_LEDGER,
         *_VIEW_CREDIT,
+        *_VIEW_CONDUCT,
+        "conduct.view_partnermatch",
     ],
     # The company's ERP / order system: posts facts and asks the gate; reads only what it must.
     ERP: [
@@ -126,7 +179,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 # The apps whose permissions the roles are made of (the admin role gets all of them).
-APP_LABELS = ["core", "customers", "ledger", "credit"]
+APP_LABELS = ["core", "customers", "ledger", "credit", "conduct"]
 
 
 def sync_roles(**kwargs: Any) -> None:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from custguard.customers.models import Customer, CustomerGroup
 
@@ -58,7 +59,7 @@ class CreditOverride(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Awaiting approval")
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("override status", "Active")
         REJECTED = "rejected", _("Rejected")
         EXPIRED = "expired", _("Expired")
         REVOKED = "revoked", _("Revoked")

@@ -160,8 +160,10 @@ ENTERPRISE_OTHER_ROLES = ("财务主管", "财务经理", "副总经理", "仓�
                           "生产经理")
 DEALER_PRIMARY_ROLES = {"总经理": 4, "负责人": 3, "采购": 3}
 DEALER_OTHER_ROLES = ("财务", "店长", "仓库管理员", "业务员")
-FREE_MAIL = ("163.com", "126.com", "qq.com", "139.com", "sina.com")
-TLDS = (".com", ".com.cn", ".cn")
+# Demo addresses live under the domains reserved for examples (RFC 2606), so a demo's notices
+# can never reach a real mailbox, whatever mail server is configured.
+FREE_MAIL = ("mail.example.com", "example.net", "example.org")
+TLDS = (".example.com", ".example.net", ".example.org")
 MOBILE_PREFIXES = tuple([f"13{d}" for d in range(10)]
                         + [f"15{d}" for d in (0, 1, 2, 3, 5, 6, 7, 8, 9)]
                         + [f"18{d}" for d in range(10)])

@@ -225,6 +225,13 @@ class Standing(StandingFields):
     terms_overridden = models.BooleanField(_("terms overridden"), default=False)
     scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
     next_review_on = models.DateField(_("next review"), null=True, blank=True, db_index=True)
+    # What the active penalties impose on credit (conduct keeps these; credit combines them
+    # into the effective limit and prepay flag above).
+    penalty_prepay_only = models.BooleanField(_("prepay only (penalty)"), default=False)
+    penalty_limit_percent = models.DecimalField(_("share of the limit left (penalty)"),
+                                                max_digits=5, decimal_places=2,
+                                                default=Decimal("100.00"))
+    points_frozen = models.BooleanField(_("points frozen"), default=False)
 
     class Meta:
         verbose_name = _("standing")

@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from custguard.core.forms import StyledFormMixin
 from custguard.ledger import selectors
@@ -88,7 +89,8 @@ class OrderState:
     OPEN = "open"
     INVOICED = "invoiced"
     CANCELLED = "cancelled"
-    CHOICES = [(OPEN, _("Open")), (INVOICED, _("Invoiced")), (CANCELLED, _("Cancelled"))]
+    CHOICES = [(OPEN, pgettext_lazy("order state", "Open")), (INVOICED, _("Invoiced")),
+               (CANCELLED, _("Cancelled"))]
 
 
 def orders_with_state(qs: QuerySet[Order]) -> QuerySet[Order]:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from django.db import models
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from custguard.core import clock
 from custguard.core.actors import Actor
@@ -106,7 +107,7 @@ def facts_for(who: User | Actor, model: type[FactModel]) -> QuerySet[FactModel]:
 
 
 class InvoiceStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("invoice status", "Open")
     OVERDUE = "overdue", _("Overdue")
     SETTLED = "settled", _("Settled")
 

@@ -142,11 +142,12 @@ def _not_future(day: dt.date, field_name: str) -> None:
             "field": field_name, "day": day}, field=field_name)
 
 
-def _not_before(day: dt.date, earliest: dt.date, field_name: str, what: str) -> None:
+def _not_before(day: dt.date, earliest: dt.date, field_name: str, message: str) -> None:
+    """`message` is the whole sentence, with %(field)s, %(day)s and %(earliest)s (one format
+    string per kind of earlier fact, so each translates as a whole)."""
     if day < earliest:
-        raise ValidationFailed(_("%(field)s %(day)s is before the %(what)s date %(earliest)s")
-                               % {"field": field_name, "day": day, "what": what,
-                                  "earliest": earliest}, field=field_name)
+        raise ValidationFailed(message % {"field": field_name, "day": day,
+                                          "earliest": earliest}, field=field_name)
 
 
 def _same(existing: Fact, values: Mapping[str, Any], source: str, external_id: str) -> None:
@@ -253,7 +254,8 @@ def cancel_order(actor: Actor, customer: Customer, *, source: str, external_id: 
                                  "exist") % {"source": order_source,
                                              "external_id": order_external_id},
                                field="order_external_id")
-    _not_before(cancelled_on, order.ordered_on, "cancelled_on", _("order"))
+    _not_before(cancelled_on, order.ordered_on, "cancelled_on",
+                _("%(field)s %(day)s is before the order date %(earliest)s"))
 
     def already() -> Conflict | None:
         if Order.objects.filter(cancels=order).exists():
@@ -375,7 +377,8 @@ def post_credit_note(actor: Actor, customer: Customer, *, source: str, external_
                                  "exist") % {"source": corrects_source,
                                              "external_id": corrects_external_id},
                                field="corrects_external_id")
-    _not_before(issued_on, corrected.issued_on, "issued_on", _("invoice"))
+    _not_before(issued_on, corrected.issued_on, "issued_on",
+                _("%(field)s %(day)s is before the invoice date %(earliest)s"))
 
     def create() -> Invoice:
         invoice = _invoice_of(customer, corrects_source, corrects_external_id,
@@ -505,7 +508,8 @@ def reverse_payment(actor: Actor, customer: Customer, *, source: str, external_i
                                  "not exist") % {"source": payment_source,
                                                  "external_id": payment_external_id},
                                field="payment_external_id")
-    _not_before(reversed_on, payment.received_on, "reversed_on", _("payment"))
+    _not_before(reversed_on, payment.received_on, "reversed_on",
+                _("%(field)s %(day)s is before the payment date %(earliest)s"))
 
     def already() -> Conflict | None:
         if Payment.objects.filter(reverses=payment).exists():

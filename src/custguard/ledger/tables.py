@@ -10,6 +10,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from custguard.core import clock
 from custguard.ledger import selectors
@@ -183,4 +184,5 @@ class OrderTable(_FactTable):
             return format_html('<span class="badge bg-secondary-lt">{}</span>', _("Cancelled"))
         if getattr(record, "invoiced", False):
             return format_html('<span class="badge bg-green-lt">{}</span>', _("Invoiced"))
-        return format_html('<span class="badge bg-blue-lt">{}</span>', _("Open"))
+        return format_html('<span class="badge bg-blue-lt">{}</span>',
+                           pgettext_lazy("order state", "Open"))

@@ -34,12 +34,68 @@ class Severity(RankedCode):
 
 
 class Measure(RankedCode):
-    """What a penalty step does, mildest first."""
+    """What a penalty does, mildest first. A step of the ladder may take several measures; the
+    step is as severe as its most severe measure.
+
+    WARNING               a warning on record
+    WRITTEN_REMINDER      a formal written reminder (书面提醒)
+    FINE                  a fine: the contract clause's amount where one exists, else the step's
+    POINTS_DEDUCTION      loyalty points taken off the balance
+    POINTS_FREEZE         the points balance can be neither earned nor spent while it lasts
+    CREDIT_LIMIT_REDUCTION  the credit limit cut to the step's credit_limit_percent
+    PREPAY_ONLY           orders only against prepayment
+    ORDER_BLOCK           no orders at all
+    SERVICE_SUSPENSION    supply and service suspended
+    BLACKLIST_PROPOSAL    a blacklist entry proposed for a credit manager's approval
+    TERMINATION           cooperation terminated (lasts until lifted)
+    LEGAL_REFERRAL        the case handed to the legal department
+    """
 
     WARNING = "WARNING"
-    RESTRICTION = "RESTRICTION"
-    SUSPENSION = "SUSPENSION"
+    WRITTEN_REMINDER = "WRITTEN_REMINDER"
+    FINE = "FINE"
+    POINTS_DEDUCTION = "POINTS_DEDUCTION"
+    POINTS_FREEZE = "POINTS_FREEZE"
+    CREDIT_LIMIT_REDUCTION = "CREDIT_LIMIT_REDUCTION"
+    PREPAY_ONLY = "PREPAY_ONLY"
+    ORDER_BLOCK = "ORDER_BLOCK"
+    SERVICE_SUSPENSION = "SERVICE_SUSPENSION"
+    BLACKLIST_PROPOSAL = "BLACKLIST_PROPOSAL"
     TERMINATION = "TERMINATION"
+    LEGAL_REFERRAL = "LEGAL_REFERRAL"
+
+
+class ViolationCategory(StrEnum):
+    """What kind of rule a violation type breaks."""
+
+    PAYMENT_DEFAULT = "PAYMENT_DEFAULT"
+    CONTRACT_BREACH = "CONTRACT_BREACH"
+    FRAUD = "FRAUD"
+    CROSS_REGION_SALES = "CROSS_REGION_SALES"
+    PRICE_VIOLATION = "PRICE_VIOLATION"
+    SERVICE_ABUSE = "SERVICE_ABUSE"
+    MISCONDUCT = "MISCONDUCT"
+    IP_INFRINGEMENT = "IP_INFRINGEMENT"
+    CONFIDENTIALITY = "CONFIDENTIALITY"
+    BRIBERY = "BRIBERY"
+    OTHER = "OTHER"
+
+
+class RoleCode(StrEnum):
+    """The staff roles a policy may name (e.g. who approves a measure). The role's group in the
+    application is the lower-case code."""
+
+    ADMIN = "ADMIN"
+    CREDIT_MANAGER = "CREDIT_MANAGER"
+    SALES_MANAGER = "SALES_MANAGER"
+    ACCOUNT_MANAGER = "ACCOUNT_MANAGER"
+    CUSTOMER_SERVICE = "CUSTOMER_SERVICE"
+    FINANCE = "FINANCE"
+    AUDITOR = "AUDITOR"
+
+    @property
+    def group(self) -> str:
+        return self.value.lower()
 
 
 class GradeCode(RankedCode):

@@ -56,6 +56,7 @@ class GateRequest:
     order_blocked: bool = False
     service_suspended: bool = False
     prepay_only: bool = False  # the standing row's effective flag (grade, override, penalty)
+    penalty_prepay: bool = False  # part of prepay_only: a penalty in force imposes it
     days_past_due: int = 0
 
 
@@ -121,7 +122,7 @@ def decide(policy: PolicyDocument, request: GateRequest) -> GateDecision:
         # The standing row's flag is the effective one: a prepay-only grade sets it, and a
         # credit manager's limit override lifts it.
         prepay = True
-        if policy.grade_band(request.grade).prepay_only:
+        if not request.penalty_prepay and policy.grade_band(request.grade).prepay_only:
             found.append((GateOutcome.PREPAY_REQUIRED,
                           Reason("PREPAY_ONLY_GRADE", {"grade": request.grade})))
         else:

@@ -46,13 +46,16 @@ from .codes import (
     Measure,
     OverLimitAction,
     PointsBasis,
+    RoleCode,
     Rounding,
     ScaleBand,
     Severity,
+    ViolationCategory,
 )
 from .schema_rules import (
     check_bins,
     check_blacklist_criterion,
+    check_conduct,
     check_grades,
     check_membership_tiers,
     check_penalty_ladder,
@@ -69,8 +72,10 @@ class Meta(PolicyModel):
 
 class ViolationType(PolicyModel):
     code: Code
+    category: ViolationCategory
     severity: Severity
     points: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    evidence_required: Flag
     description_zh: Text
     description_en: Text
 
@@ -84,26 +89,30 @@ class PenaltyTrigger(PolicyModel):
     window_days: Days
 
 
-class PenaltyEffects(PolicyModel):
-    """What an active penalty does to the customer's standing while it lasts."""
-
-    prepay_only: Flag
-    order_block: Flag
-    service_suspended: Flag
-    credit_limit_percent: Percent
-
-
 class PenaltyStep(PolicyModel):
-    """One rung of the ladder. `duration_days` is null only for TERMINATION (until lifted)."""
+    """One rung of the ladder: the measures taken when its trigger is met.
+
+    `duration_days` is how long the penalty lasts (a warning stays on record that long); null
+    only for a step with TERMINATION, which lasts until lifted. `fine_amount` applies with FINE
+    (unless the customer's contract sets the fine), `points_deduction` with POINTS_DEDUCTION,
+    `credit_limit_percent` (what is left of the limit) with CREDIT_LIMIT_REDUCTION. With
+    `rectification_days` the customer must put the matter right within that many days."""
 
     code: Code
-    measure: Measure
     trigger: PenaltyTrigger
+    measures: tuple[Measure, ...] = Field(min_length=1)
     duration_days: Days | None
     fine_amount: Amount
-    effects: PenaltyEffects
+    points_deduction: Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
+    credit_limit_percent: Percent
+    rectification_days: Days | None
     description_zh: Text
     description_en: Text
+
+    @property
+    def severity(self) -> Measure:
+        """The most severe measure: what the step counts as on the ladder."""
+        return max(self.measures, key=lambda measure: measure.rank)
 
 
 class ScoreBin(PolicyModel):
@@ -367,8 +376,53 @@ class AlertRule(PolicyModel):
 
 
 class Appeals(PolicyModel):
+    """A decision may be appealed within window_days of the customer being notified; a
+    reviewer must decide within review_sla_days of the appeal."""
+
     window_days: Days
     review_sla_days: Days
+
+
+class RecencyWeight(PolicyModel):
+    """A confirmed violation at most max_age_days old counts weight × its points."""
+
+    max_age_days: Days
+    weight: Annotated[Number, Field(gt=0, le=1)]
+
+
+class MeasureApprovers(PolicyModel):
+    measure: Measure
+    roles: tuple[RoleCode, ...] = Field(min_length=1)
+
+
+class Conduct(PolicyModel):
+    """How violations are handled beyond the ladder.
+
+    recency_weights  the scorecard's VIOLATION_POINTS_WEIGHTED: each confirmed violation counts
+                     its points × the weight of the first band its age fits (ages beyond the
+                     last band count nothing); bands from youngest, weights never rising
+    approvers        which roles may approve a penalty with each measure (a penalty needs a
+                     role allowed for every one of its measures); every measure is listed
+    notice_response_days   how long a notified customer has to respond
+    rectification_overdue_violation   the violation type recorded when a required
+                     rectification is overdue and escalated
+    """
+
+    recency_weights: tuple[RecencyWeight, ...] = Field(min_length=1)
+    approvers: tuple[MeasureApprovers, ...]
+    notice_response_days: Days
+    rectification_overdue_violation: Code
+
+    def approver_roles(self, measure: Measure) -> tuple[RoleCode, ...]:
+        for item in self.approvers:
+            if item.measure == measure:
+                return item.roles
+        return ()
+
+    @model_validator(mode="after")
+    def _check(self) -> Conduct:
+        raise_issues("Conduct", check_conduct(self))
+        return self
 
 
 class Complaints(PolicyModel):
@@ -408,11 +462,18 @@ class PolicyDocument(PolicyModel):
     alerts: tuple[AlertRule, ...]
     appeals: Appeals
     complaints: Complaints
+    conduct: Conduct
 
     def grade_band(self, code: str) -> GradeBand:
         for band in self.grades:
             if band.code == code:
                 return band
+        raise KeyError(code)
+
+    def penalty_step(self, code: str) -> PenaltyStep:
+        for step in self.penalty_ladder:
+            if step.code == code:
+                return step
         raise KeyError(code)
 
     def violation_type(self, code: str) -> ViolationType:
@@ -456,6 +517,11 @@ class PolicyDocument(PolicyModel):
                         (("blacklist", "criteria", i, "violation_codes", j),
                          f"unknown violation type {code}")
                     )
+        if self.conduct.rectification_overdue_violation not in known:
+            issues.append(
+                (("conduct", "rectification_overdue_violation"),
+                 f"unknown violation type {self.conduct.rectification_overdue_violation}")
+            )
         best = self.grades[0]
         if best.min_score > self.scorecard.max_score:
             issues.append(

@@ -16,6 +16,7 @@ from .codes import BlacklistKind, GradeCode, Measure
 if TYPE_CHECKING:
     from .schema import (
         BlacklistCriterion,
+        Conduct,
         GradeBand,
         MembershipTier,
         PenaltyStep,
@@ -73,37 +74,44 @@ def _dominates(later: PenaltyTrigger, earlier: PenaltyTrigger) -> bool:
     )
 
 
-def _check_effects(i: int, step: PenaltyStep) -> list[Issue]:
-    effects = step.effects
-    if step.measure is Measure.WARNING:
-        if (effects.prepay_only or effects.order_block or effects.service_suspended
-                or effects.credit_limit_percent != 100):
-            return [((i, "effects"), "a WARNING has no effects: every flag false and "
-                     "credit_limit_percent 100")]
-    elif step.measure is Measure.RESTRICTION:
-        if not effects.prepay_only and effects.credit_limit_percent >= 100:
-            return [((i, "effects"), "a RESTRICTION must set prepay_only or lower "
-                     "credit_limit_percent below 100")]
-    elif not effects.order_block:
-        return [((i, "effects", "order_block"), f"a {step.measure} must block orders")]
-    return []
+# Measures that last for the penalty's duration; the others act once when it starts.
+LASTING = {Measure.POINTS_FREEZE, Measure.CREDIT_LIMIT_REDUCTION, Measure.PREPAY_ONLY,
+           Measure.ORDER_BLOCK, Measure.SERVICE_SUSPENSION, Measure.TERMINATION}
+
+
+def _check_step(i: int, step: PenaltyStep) -> list[Issue]:
+    issues: list[Issue] = []
+    measures = set(step.measures)
+    if len(measures) != len(step.measures):
+        issues.append(((i, "measures"), "lists a measure twice"))
+    if Measure.TERMINATION in measures and step.duration_days is not None:
+        issues.append(((i, "duration_days"), "must be null: a TERMINATION lasts until lifted"))
+    if Measure.TERMINATION not in measures and step.duration_days is None:
+        issues.append(((i, "duration_days"), "needs a duration (only a TERMINATION has none)"))
+    if (Measure.FINE in measures) != (step.fine_amount > 0):
+        issues.append(((i, "fine_amount"), "must be above 0 exactly when the step has FINE"))
+    if (Measure.POINTS_DEDUCTION in measures) != (step.points_deduction > 0):
+        issues.append(((i, "points_deduction"),
+                       "must be above 0 exactly when the step has POINTS_DEDUCTION"))
+    if (Measure.CREDIT_LIMIT_REDUCTION in measures) != (step.credit_limit_percent < 100):
+        issues.append(((i, "credit_limit_percent"),
+                       "must be below 100 exactly when the step has CREDIT_LIMIT_REDUCTION"))
+    return issues
 
 
 def check_penalty_ladder(steps: Sequence[PenaltyStep]) -> list[Issue]:
-    """Steps run from the mildest measure up; the last step whose trigger is met applies, so a
-    step whose trigger implies an earlier step's trigger makes that earlier step unreachable."""
+    """Steps run from the mildest up (by their most severe measure); the last step whose
+    trigger is met applies, so a step whose trigger implies an earlier step's trigger makes that
+    earlier step unreachable. Together these make the ladder monotone: one more confirmed
+    violation can only meet more triggers, so it never brings a milder step."""
     issues = duplicate_codes(steps)
     for i, step in enumerate(steps):
-        if step.measure is Measure.TERMINATION and step.duration_days is not None:
-            issues.append(((i, "duration_days"), "must be null: a TERMINATION lasts until lifted"))
-        if step.measure is not Measure.TERMINATION and step.duration_days is None:
-            issues.append(((i, "duration_days"), f"a {step.measure} needs a duration"))
-        issues.extend(_check_effects(i, step))
+        issues.extend(_check_step(i, step))
     for i, (previous, step) in enumerate(pairwise(steps), start=1):
-        if step.measure.rank < previous.measure.rank:
+        if step.severity.rank < previous.severity.rank:
             issues.append(
-                ((i, "measure"),
-                 f"must not be milder than the previous step's measure {previous.measure}")
+                ((i, "measures"),
+                 f"must not be milder than the previous step's {previous.severity}")
             )
     for i, step in enumerate(steps):
         for j in range(i + 1, len(steps)):
@@ -114,6 +122,26 @@ def check_penalty_ladder(steps: Sequence[PenaltyStep]) -> list[Issue]:
                      "is, and the later step wins")
                 )
                 break
+    return issues
+
+
+def check_conduct(conduct: Conduct) -> list[Issue]:
+    issues: list[Issue] = []
+    for i, (younger, older) in enumerate(pairwise(conduct.recency_weights), start=1):
+        if older.max_age_days <= younger.max_age_days:
+            issues.append((("recency_weights", i, "max_age_days"),
+                           f"must be above the previous band's {younger.max_age_days}"))
+        if older.weight > younger.weight:
+            issues.append((("recency_weights", i, "weight"),
+                           "an older violation must not weigh more than a younger one"))
+    listed = [item.measure for item in conduct.approvers]
+    for i, measure in enumerate(listed):
+        if measure in listed[:i]:
+            issues.append((("approvers", i, "measure"), f"{measure} is listed twice"))
+    missing = [measure.value for measure in Measure if measure not in listed]
+    if missing:
+        issues.append((("approvers",), "every measure needs its approvers; missing: "
+                       + ", ".join(missing)))
     return issues
 
 

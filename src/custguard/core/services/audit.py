@@ -113,6 +113,13 @@ def deferred() -> Iterator[None]:
         record_many(actor, [entry for _actor, entry in run])
 
 
+@contextlib.contextmanager
+def deferred_transaction() -> Iterator[None]:
+    """A transaction whose audit entries are appended at its end (see `deferred`)."""
+    with transaction.atomic(), deferred():
+        yield
+
+
 def atomic(func: Callable[P, R]) -> Callable[P, R]:
     """A service in one transaction whose audit entries are appended at its end (`deferred`)."""
 

@@ -226,3 +226,55 @@ def test_an_unauthenticated_api_call_is_answered_in_the_requested_language(
     english = client.get("/api/v1/customers", HTTP_ACCEPT_LANGUAGE="en").json()
     assert (english["title"], english["detail"]) == ("Unauthorized",
                                                      "send a valid bearer token or log in")
+
+
+# --- the receivables and credit apps --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_one_english_word_takes_the_chinese_of_its_context(
+        personas: dict[str, User], client_for: Callable[[User], Client]) -> None:
+    """"Open" is an invoice status (未结清), an order state (待开票) and a button (查看); "Active"
+    is an override's status (生效中) and a customer's (有效): pgettext contexts keep them apart."""
+    finance = client_for(personas["finance"])
+    credit = client_for(personas["credit_manager"])
+    pages = [(finance, reverse("ledger:invoices"), "未结清", "Open"),
+             (finance, reverse("ledger:orders"), "待开票", "Open"),
+             (credit, reverse("credit:overrides"), "生效中", "Active")]
+    for client, url, chinese, english in pages:
+        page = client.get(url).content.decode()
+        assert f">{chinese}</option>" in page, (url, chinese)
+        assert f">{english}</option>" not in page, (url, english)
+    invoices = finance.get(reverse("ledger:invoices")).content.decode()
+    assert "没有符合条件的发票。" in invoices and "应收账款" in invoices
+
+    for client, url, chinese, english in pages:
+        set_language(client, "en", url)
+        page = client.get(url).content.decode()
+        assert f">{english}</option>" in page, (url, english)
+        assert f">{chinese}</option>" not in page, (url, chinese)
+    invoices = finance.get(reverse("ledger:invoices")).content.decode()
+    assert "No invoices match." in invoices and "Receivables" in invoices
+
+
+@pytest.mark.django_db
+def test_a_ledger_schema_error_is_worded_in_the_requested_language(
+        regions: None, personas: dict[str, User],
+        bearer_for: Callable[[User], dict[str, str]]) -> None:
+    customer = services.create_customer(Actor.for_user(personas["sales_manager"]),
+                                        region=Region.objects.get(pk="110000"),
+                                        name="账款客户", kind="enterprise")
+    client = Client()
+    headers = bearer_for(personas["erp_integration"])
+    body = {"customer": customer.code, "source": "erp", "external_id": "A\x00B",
+            "issued_on": "2025-01-01", "due_on": "2025-01-31", "amount": "100.00"}
+
+    def reasons(**extra: str) -> dict[str, str]:
+        response = client.post("/api/v1/invoices", body, content_type="application/json",
+                               **headers, **extra)
+        assert response.status_code == 422, response.content
+        return {e["field"]: e["reason"] for e in response.json()["errors"]}
+
+    assert reasons() == {"external_id": "不得包含 NUL 字符"}
+    assert reasons(HTTP_ACCEPT_LANGUAGE="en") == {
+        "external_id": "must not contain NUL characters"}

@@ -99,6 +99,7 @@ def _request(standing: Standing, group: GroupStanding | None, amount: Decimal,
         grade=standing.grade, closed=standing.customer.status == CustomerStatus.CLOSED,
         blacklisted=standing.blacklisted, order_blocked=standing.order_blocked,
         service_suspended=standing.service_suspended, prepay_only=standing.prepay_only,
+        penalty_prepay=standing.penalty_prepay_only,
         days_past_due=days)
 
 

@@ -97,13 +97,16 @@ def clean_terms(value: object) -> int | None:
     return days
 
 
-def _clean_text(value: str | None, field: str, label: str) -> str:
+def _clean_text(value: str | None, field: str) -> str:
+    """A request's `reason` or a decision's `note`: required, at most MAX_REASON characters."""
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed(_("%(label)s is required") % {"label": label}, field=field)
+        raise ValidationFailed(_("a reason is required") if field == "reason"
+                               else _("a note is required"), field=field)
     if len(text) > MAX_REASON:
-        raise ValidationFailed(_("%(label)s is longer than %(max)s characters") % {
-            "label": label, "max": MAX_REASON}, field=field)
+        message = (_("the reason is longer than %(max)s characters") if field == "reason"
+                   else _("the note is longer than %(max)s characters"))
+        raise ValidationFailed(message % {"max": MAX_REASON}, field=field)
     return text
 
 
@@ -193,7 +196,8 @@ def _set_customer_terms(actor: Actor, override: CreditOverride, standing: Standi
         standing.refresh_from_db()
         return
     before = {name: getattr(standing, name) for name in CUSTOMER_STANDING_FIELDS}
-    values = scoring.effective_terms(scoring.ComputedTerms.of(latest), active)
+    values = scoring.effective_terms(scoring.ComputedTerms.of(latest), active,
+                                     scoring.PenaltyTerms.of(standing))
     for name, value in values.items():
         setattr(standing, name, value)
     standing.updated_at = clock.now()
@@ -291,7 +295,7 @@ def request_override(actor: Actor, *, customer: Customer | None = None,
     elif limit is None and terms is None:
         raise ValidationFailed(_("give a credit_limit, payment_terms_days or both"),
                                field="credit_limit")
-    text = _clean_text(reason, "reason", _("reason"))
+    text = _clean_text(reason, "reason")
     today = clock.today()
     expiry = clean_expiry(expires_on, today)
     _version, policy = policy_in_force()
@@ -305,10 +309,12 @@ def request_override(actor: Actor, *, customer: Customer | None = None,
         waiting = CreditOverride.objects.filter(_same_target(override),
                                                 status=Status.PENDING).first()
         if waiting is not None:
-            raise Conflict(_("override #%(pk)s for the same %(target)s is already awaiting "
-                             "approval: approve, reject or withdraw it first") % {
-                "pk": waiting.pk, "target": _("customer") if customer else _("group")},
-                field="customer" if customer else "group")
+            message = (_("override #%(pk)s for the same customer is already awaiting "
+                         "approval: approve, reject or withdraw it first") if customer else
+                       _("override #%(pk)s for the same group is already awaiting approval: "
+                         "approve, reject or withdraw it first"))
+            raise Conflict(message % {"pk": waiting.pk},
+                           field="customer" if customer else "group")
         override.save(force_insert=True)
         _record(actor, "credit.override_request", override, before={}, after={
             "credit_limit": limit, "payment_terms_days": terms, "expires_on": expiry,
@@ -358,7 +364,7 @@ def approve_override(actor: Actor, override: CreditOverride, *,
 def reject_override(actor: Actor, override: CreditOverride, *, note: str) -> CreditOverride:
     """A second person turns a pending override down; a note says why."""
     _decider(actor, override)
-    text = _clean_text(note, "note", _("note"))
+    text = _clean_text(note, "note")
     with transaction.atomic():
         row, override = _lock(override)
         _must_be(override, Status.PENDING)
@@ -374,7 +380,7 @@ def revoke_override(actor: Actor, override: CreditOverride, *, reason: str) -> C
     """End an override in force (its target gets the computed terms back), or withdraw one
     that is still waiting."""
     _require(actor, "credit.add_creditoverride", _("your role may not revoke credit overrides"))
-    text = _clean_text(reason, "reason", _("reason"))
+    text = _clean_text(reason, "reason")
     with transaction.atomic():
         row, override = _lock(override)
         _must_be(override, Status.PENDING, Status.ACTIVE)

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,6 +39,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from custguard.core import clock
@@ -50,12 +51,14 @@ from custguard.core.sql import DaysBetween
 from custguard.credit.models import CreditOverride, CreditScore
 from custguard.customers.models import Customer, Standing
 from custguard.ledger.models import Allocation, Invoice, Order
-from custguard.policy.codes import ScaleBand
+from custguard.policy.codes import ScaleBand, Severity
+from custguard.policy.conduct import ViolationFact, weighted_points
 from custguard.policy.credit import CreditAssessment, CreditFacts, assess
 from custguard.policy.schema import PolicyDocument
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
 BATCH = 2000
 WINDOW_DAYS = 365
 # SQLite keeps decimals as binary floats: an invoice whose allocations add up to its amount
@@ -114,12 +117,36 @@ def _invoice_state(qs: QuerySet[Invoice], as_of: dt.date,
         default=Value(None), output_field=DateField()))
 
 
+def _violation_points(policy: PolicyDocument, as_of: dt.date,
+                      ids: Sequence[int] | None) -> dict[int, Decimal]:
+    """VIOLATION_POINTS_WEIGHTED per customer: its violations confirmed by `as_of` (one query
+    over the recent confirmed cases), weighted by recency as the policy says."""
+    from custguard.conduct.models import ViolationCase
+
+    oldest = max(band.max_age_days for band in policy.conduct.recency_weights)
+    cases = _by_customer(ViolationCase.objects.filter(
+        status=ViolationCase.Status.CONFIRMED, occurred_on__lte=as_of,
+        occurred_on__gte=as_of - dt.timedelta(days=oldest),
+        decided_at__lt=dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min,
+                                           tzinfo=timezone.get_current_timezone())), ids)
+    by_customer: dict[int, list[ViolationFact]] = {}
+    for customer_id, code, severity, points, occurred_on in cases.values_list(
+            "customer_id", "violation_type", "severity", "points", "occurred_on"):
+        by_customer.setdefault(customer_id, []).append(
+            ViolationFact(code=code, severity=Severity(severity), points=points,
+                          occurred_on=occurred_on))
+    return {customer_id: weighted_points(policy, violations, as_of)
+            for customer_id, violations in by_customer.items()}
+
+
 def collect_facts(as_of: dt.date, ids: Sequence[int] | None = None, *,
-                  historical: bool | None = None) -> dict[int, CreditFacts]:
+                  historical: bool | None = None,
+                  policy: PolicyDocument | None = None) -> dict[int, CreditFacts]:
     """CreditFacts of the given customers (or of every customer with history) as of a day,
     with one aggregation over their invoices, one over their orders and one over their
-    cancellations. `historical` forces (True) or forbids (False) rebuilding the invoices'
-    state from their allocations; by default that is done for days before today only."""
+    cancellations (and, given the policy that weighs them, one over their confirmed
+    violations). `historical` forces (True) or forbids (False) rebuilding the invoices' state
+    from their allocations; by default that is done for days before today only."""
     if historical is None:
         historical = as_of < clock.today()
     start = as_of - dt.timedelta(days=WINDOW_DAYS)
@@ -171,6 +198,10 @@ def collect_facts(as_of: dt.date, ids: Sequence[int] | None = None, *,
     merge(cancellations.values("customer_id").order_by().annotate(
         cancelled_orders_12m=Count("pk")))
 
+    if policy is not None:
+        for customer_id, points in _violation_points(policy, as_of, ids).items():
+            rows.setdefault(customer_id, {})["violation_points_weighted"] = points
+
     facts: dict[int, CreditFacts] = {}
     for customer_id in (ids if ids is not None else sorted(rows)):
         row = rows.get(customer_id, {})
@@ -219,20 +250,70 @@ class ComputedTerms:
 NO_TERMS = ComputedTerms(credit_limit=ZERO, payment_terms_days=0, prepay_only=False)
 
 
-def effective_terms(computed: ComputedTerms,
-                    override: CreditOverride | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PenaltyTerms:
+    """What the conduct capability's active penalties (and a blacklist recovery plan) impose
+    on credit: prepayment only, and the share of the limit that is left."""
+
+    prepay_only: bool = False
+    limit_percent: Decimal = HUNDRED
+
+    @classmethod
+    def of(cls, standing: Standing) -> PenaltyTerms:
+        return cls(prepay_only=standing.penalty_prepay_only,
+                   limit_percent=standing.penalty_limit_percent)
+
+
+def effective_terms(computed: ComputedTerms, override: CreditOverride | None,
+                    penalties: PenaltyTerms | None = None) -> dict[str, Any]:
     """A customer's standing credit terms: the computed ones unless an active override sets
-    them. A manual limit also lifts the grade's prepay-only rule (the limit is what the credit
-    manager decided the customer may owe)."""
+    them, then cut by the active penalties. A manual limit also lifts the grade's prepay-only
+    rule (the limit is what the credit manager decided the customer may owe); a penalty's
+    prepay-only holds whatever the limit."""
+    penalties = penalties or PenaltyTerms()
     limit = override.credit_limit if override is not None else None
     terms = override.payment_terms_days if override is not None else None
+    base = limit if limit is not None else computed.credit_limit
+    if penalties.limit_percent < HUNDRED:
+        base = (base * penalties.limit_percent / HUNDRED).quantize(CENT, rounding=ROUND_FLOOR)
     return {
-        "credit_limit": limit if limit is not None else computed.credit_limit,
+        "credit_limit": base,
         "payment_terms_days": terms if terms is not None else computed.payment_terms_days,
-        "prepay_only": computed.prepay_only and limit is None,
+        "prepay_only": (computed.prepay_only and limit is None) or penalties.prepay_only,
         "limit_overridden": limit is not None,
         "terms_overridden": terms is not None,
     }
+
+
+TERMS_FIELDS = ["credit_limit", "payment_terms_days", "prepay_only", "limit_overridden",
+                "terms_overridden"]
+
+
+def reapply_terms(actor: Actor, standing: Standing, *, action: str, reason: str = "",
+                  context: dict[str, Any] | None = None) -> bool:
+    """Recompute a customer's effective credit terms from its latest score, its active
+    override and the penalties now on its standing row (locked by the caller), save and audit
+    them under `action`. A customer never scored is scored now. Returns whether anything
+    changed."""
+    latest = latest_score(standing.pk)
+    if latest is None:
+        result = rescore_customers(actor, [standing.pk], trigger=CreditScore.Trigger.MANUAL)
+        standing.refresh_from_db()
+        return bool(result.changed)
+    override = CreditOverride.objects.filter(customer_id=standing.pk,
+                                             status=CreditOverride.Status.ACTIVE).first()
+    before = {name: getattr(standing, name) for name in TERMS_FIELDS}
+    for name, value in effective_terms(ComputedTerms.of(latest), override,
+                                       PenaltyTerms.of(standing)).items():
+        setattr(standing, name, value)
+    changed_before, changed_after = audit.changes(standing, TERMS_FIELDS, before)
+    if not changed_after:
+        return False
+    standing.updated_at = clock.now()
+    standing.save(update_fields=[*TERMS_FIELDS, "updated_at"])
+    audit.record(actor, action, standing, customer_id=standing.pk, before=changed_before,
+                 after=changed_after | (context or {}), reason=reason)
+    return True
 
 
 # Changes of these are decisions worth an audit entry; the score alone moves every day and is
@@ -328,7 +409,7 @@ def _rescore_batch(actor: Actor, ids: Sequence[int], policy: PolicyDocument, ver
     customers = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "scale_band"))
     overrides = {o.customer_id: o for o in CreditOverride.objects.filter(
         customer_id__in=ids, status=CreditOverride.Status.ACTIVE)}
-    facts = collect_facts(as_of, ids)
+    facts = collect_facts(as_of, ids, policy=policy)
     now = clock.now()
     records: list[tuple[int, dict[str, Any]]] = []
     pending: list[audit.PendingEntry] = []
@@ -342,7 +423,8 @@ def _rescore_batch(actor: Actor, ids: Sequence[int], policy: PolicyDocument, ver
         records.append((customer_id, score_values(assessment)))
         before = {name: getattr(standing, name) for name in AUDITED}
         old_score = standing.score
-        values = effective_terms(ComputedTerms.of(assessment), overrides.get(customer_id))
+        values = effective_terms(ComputedTerms.of(assessment), overrides.get(customer_id),
+                                 PenaltyTerms.of(standing))
         values.update(score=assessment.score.score, grade=assessment.grade.value)
         for name, value in values.items():
             setattr(standing, name, value)

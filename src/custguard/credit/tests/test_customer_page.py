@@ -274,3 +274,23 @@ def test_a_customer_never_scored(beijing: Region, personas: dict[str, User],
     assert "This customer has not been rated yet." in html
     assert 'data-chart="score-chart"' not in html
     assert "The order gate has not been asked about this customer yet." in html
+
+
+def test_the_timeline_words_the_reasons_jobs_store_as_codes() -> None:
+    """A rescoring's reason is its trigger code, a reconciliation's a fixed word: the customer
+    timeline shows their labels, and a person's reason as written."""
+    from custguard.core.models import AuditEntry
+    from custguard.customers.views.common import timeline
+
+    entries = [AuditEntry(seq=n, at=NOW, actor_kind="job", actor_label="job", action=action,
+                          object_type="customers.standing", object_id="1", reason=reason,
+                          after={"score": 700})
+               for n, (action, reason) in enumerate([
+                   ("credit.rescore", "batch"), ("credit.drift", "reconciliation"),
+                   ("credit.review", "年度复核")])]
+    with translation.override("en"):
+        shown = [item.reason for item in timeline(entries, show_pii=False)]
+    assert shown == ["Batch rescoring", "nightly reconciliation of the counters", "年度复核"]
+    with translation.override("zh-hans"):
+        shown = [item.reason for item in timeline(entries, show_pii=False)]
+    assert shown == ["批量重新评分", "夜间额度计数对账", "年度复核"]

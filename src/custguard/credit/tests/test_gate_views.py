@@ -173,6 +173,26 @@ def test_the_detail_page_shows_the_reasons_and_the_decision_form(
     assert 'data-testid="decision-form"' not in auditor
 
 
+def test_the_history_and_the_customer_timeline_show_the_gate_s_codes_in_words(
+        world: dict[str, Any], personas: dict[str, User]) -> None:
+    """Audit actions, the gate's outcome and its reasons are shown by their labels; the codes
+    stay in data attributes."""
+    client = login(personas["credit_manager"])
+    detail = client.get(reverse("credit:hold_detail", args=[world["old"].pk])).content.decode()
+    assert '<span data-action="gate.hold">Order put on credit hold</span>' in detail
+    page = client.get(reverse("customers:detail", args=[world["own"].code])).content.decode()
+    assert "Order put on credit hold" in page
+    assert "Limit exceeded by 150.00 (available 1,000.00" in page
+    assert "LIMIT_EXCEEDED" not in page and "code=" not in page
+    # in Chinese (the default), so that a label cannot be mistaken for its code
+    chinese = Client()
+    chinese.force_login(personas["credit_manager"])
+    page = chinese.get(reverse("customers:detail", args=[world["own"].code])).content.decode()
+    outcome = re.search(r'data-field="outcome">([^<]*)</dt>\s*<dd[^>]*>(.*?)</dd>', page)
+    assert outcome is not None and outcome.groups() == ("结果", "冻结待审")
+    assert "订单冻结待审" in page and "超出信用额度 150.00" in page
+
+
 @pytest.mark.parametrize(("data", "errors"), [
     ({"decision": "approve", "reason": "  "}, ["reason"]),
     ({"decision": "approve"}, ["reason"]),

@@ -136,7 +136,8 @@ def test_approve_reject_and_revoke_through_the_pages(world: dict[str, Any],
     second = client_for(world["second"])
     pending, pending_group = world["pending"], world["pending_group"]
     own = requester.get(f"/credit/overrides/{pending.pk}/").content.decode()
-    assert 'data-testid="decision-form"' not in own and "another person" in own
+    # "You requested this override: another person must approve or reject it." (zh-hans)
+    assert 'data-testid="decision-form"' not in own and "须由他人批准或驳回" in own
     page = second.get(f"/credit/overrides/{pending.pk}/").content.decode()
     assert 'data-testid="decision-form"' in page and "data-confirm" in page
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -188,7 +188,8 @@ class OverrideTable(BaseTable):
 
     def render_action(self, record: CreditOverride) -> SafeString:
         return format_html('<a class="btn btn-sm" href="{}">{}</a>',
-                           reverse("credit:override_detail", args=[record.pk]), _("Open"))
+                           reverse("credit:override_detail", args=[record.pk]),
+                           pgettext("action", "Open"))
 
 
 @login_required

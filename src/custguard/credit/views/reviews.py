@@ -26,7 +26,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
@@ -246,7 +246,8 @@ class ReviewTable(BaseTable):
         return record.region.full_name
 
     def render_action(self, record: Customer) -> SafeString:
-        label = _("Review") if self.can_review else _("Open")
+        label = (pgettext("credit review", "Review") if self.can_review
+                 else pgettext("action", "Open"))
         return format_html('<a class="btn btn-sm" href="{}">{}</a>',
                            reverse("credit:review", args=[record.code]), label)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +56,97 @@ ACTION_LABELS = {
     "credit.override_supersede": _("Limit override replaced"),
     "credit.drift": _("Counter drift found"),
     "credit.drift_fix": _("Counter drift corrected"),
+    "conduct.case_report": _("Violation reported"),
+    "conduct.evidence_add": _("Evidence attached"),
+    "conduct.case_investigate": _("Investigation started"),
+    "conduct.case_confirm": _("Violation confirmed"),
+    "conduct.case_dismiss": _("Violation dismissed"),
+    "conduct.case_overturn": _("Violation overturned on appeal"),
+    "conduct.penalty_propose": _("Penalty proposed"),
+    "conduct.penalty_approve": _("Penalty approved"),
+    "conduct.penalty_reject": _("Penalty proposal rejected"),
+    "conduct.penalty_notify": _("Customer notified"),
+    "conduct.penalty_activate": _("Penalty in force"),
+    "conduct.penalty_complete": _("Penalty completed"),
+    "conduct.penalty_lift": _("Penalty lifted early"),
+    "conduct.penalty_overturn": _("Penalty overturned"),
+    "conduct.penalty_reduce": _("Penalty reduced on appeal"),
+    "conduct.effects": _("Restrictions changed"),
+    "conduct.credit_terms": _("Credit terms changed by conduct"),
+    "conduct.rectify": _("Rectification recorded"),
+    "conduct.fine_settle": _("Fine settled"),
+    "conduct.clause_add": _("Contract clause added"),
+    "conduct.clause_end": _("Contract clause ended"),
+    "conduct.notice_issue": _("Notice written"),
+    "conduct.notice_sent": _("Notice e-mailed"),
+    "conduct.notice_failed": _("Notice e-mail failed"),
+    "conduct.notice_resend": _("Notice sent again"),
+    "conduct.notice_response": _("Customer's response recorded"),
+    "conduct.blacklist_propose": _("Blacklist entry proposed"),
+    "conduct.blacklist_approve": _("Blacklisted"),
+    "conduct.blacklist_reject": _("Blacklist proposal rejected"),
+    "conduct.blacklist_lift": _("Blacklist entry lifted"),
+    "conduct.blacklist_expire": _("Blacklist entry expired"),
+    "conduct.blacklist_overturn": _("Blacklist entry overturned"),
+    "conduct.recovery_plan": _("Recovery plan agreed"),
+    "conduct.recovery_paid": _("Recovery installment paid"),
+    "conduct.recovery_complete": _("Recovery plan completed"),
+    "conduct.recovery_default": _("Recovery plan defaulted"),
+    "conduct.partner_match": _("Listed by a partner company"),
+    "conduct.partner_review": _("Partner listing reviewed"),
+    "conduct.appeal_file": _("Appeal filed"),
+    "conduct.appeal_review": _("Appeal under review"),
+    "conduct.appeal_decide": _("Appeal decided"),
+    "conduct.appeal_withdraw": _("Appeal withdrawn"),
 }
-# Keys of audit before/after values that are not model fields.
+# Keys of audit before/after values that are not fields of the audited object.
 EXTRA_FIELD_LABELS = {
     "contacts": _("contacts"),
     "member": _("member"),
+    # the ledger's facts
+    "allocations": _("applied to"),
+    "applied": _("applied"),
+    "unapplied": _("unapplied"),
+    "invoice": _("invoice"),
+    "cancelled_on": _("cancelled on"),
+    "reversed_on": _("reversed on"),
+    # credit: gate answers, reviews, overrides, reconciliation
+    "outcome": _("outcome"),
+    "reasons": _("reasons"),
+    "grade": _("grade"),
+    "credit_limit": _("credit limit"),
+    "policy_version": _("policy version"),
+    "interval_days": _("review interval (days)"),
+    "override": _("credit override"),
+    "superseded_by": _("superseded by"),
+    "group_id": _("group id"),
+    "field": _("counter"),
+    "stored": _("stored"),
+    "recomputed": _("recomputed"),
+    "difference": _("difference"),
+    "fixed": _("corrected"),
 }
+# Coded values under keys that are not fields of the audited object: the field whose choices
+# label them, as (model, field).
+EXTRA_VALUE_CHOICES = {
+    "outcome": ("credit.gatecheck", "outcome"),
+}
+# Reasons that services and jobs store as codes, by action: the field whose choices label
+# them, as (model, field), or the labels themselves.
+CODED_REASONS: dict[str, tuple[str, str] | dict[str, Any]] = {
+    "credit.rescore": ("credit.creditscore", "trigger"),
+    "credit.drift": {"reconciliation": _("nightly reconciliation of the counters")},
+    "credit.drift_fix": {"reconciliation": _("nightly reconciliation of the counters")},
+    "gate.release": {"order cancelled": _("order cancelled")},
+}
+# Values another app words itself, by (object type, key): an app registers its formatters in
+# its AppConfig.ready (the credit app words the gate's reason codes).
+VALUE_FORMATTERS: dict[tuple[str, str], Callable[[Any], str]] = {}
+
+
+def register_value_formatter(object_type: str, key: str, formatter: Callable[[Any], str],
+                             ) -> None:
+    VALUE_FORMATTERS[(object_type, key)] = formatter
 
 
 def actor(request: HttpRequest) -> Actor:
@@ -100,6 +185,7 @@ PII_MASKS = {
     "address": selectors.mask_address,
     "email": mask_email,
     "contact_email": mask_email,
+    "recipient": mask_email,  # a notice's e-mail address
 }
 
 
@@ -181,26 +267,50 @@ class TimelineItem:
     entry: AuditEntry
     label: str
     changes: list[Change]
+    reason: str = ""  # the entry's reason as the user reads it (a coded reason labelled)
+
+
+def reason_label(action: str, reason: str) -> str:
+    """An audit entry's reason: a person's words as written, a coded reason in words."""
+    coded = CODED_REASONS.get(action)
+    if not reason or coded is None:
+        return reason
+    labels = (_choice_labels(coded[0]).get(coded[1], {}) if isinstance(coded, tuple)
+              else coded)
+    return str(labels.get(reason, reason))
 
 
 def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str],
-                  choices: dict[str, dict[str, str]] | None = None) -> str:
+                  choices: dict[str, dict[str, str]] | None = None,
+                  object_type: str = "") -> str:
     if value is None or value == "":
         return "—"
+    formatter = VALUE_FORMATTERS.get((object_type, key))
+    if formatter is not None:
+        return formatter(value)
     if key == "account_manager" and isinstance(value, int):
         return users.get(value, f"#{value}")
+    if key == "field" and isinstance(value, str) and object_type:  # a reconciled counter
+        return field_label(object_type, value)
     if isinstance(value, dict):
-        parts = [f"{field_label('customers.contact', k)}={_masked_value(k, v, show_pii, users)}"
+        # a customer's contacts, or a part of a fact (a payment's allocations)
+        labels = "customers.contact" if object_type.startswith("customers.") else object_type
+        parts = [f"{field_label(labels, k)}={_masked_value(k, v, show_pii, users)}"
                  for k, v in value.items() if v not in (None, "", False)]
         return ", ".join(parts)
     if isinstance(value, list):
-        return "; ".join(_masked_value(key, v, show_pii, users) for v in value) or "—"
+        return "; ".join(_masked_value(key, v, show_pii, users, object_type=object_type)
+                         for v in value) or "—"
     if key in PII_MASKS and isinstance(value, str):
         return shown(key, value, show_pii)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, str):
-        return (choices or {}).get(key, {}).get(value, value)
+        labels = (choices or {}).get(key)
+        if labels is None and key in EXTRA_VALUE_CHOICES:
+            model, field = EXTRA_VALUE_CHOICES[key]
+            labels = _choice_labels(model).get(field)
+        return (labels or {}).get(value, value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -217,15 +327,17 @@ def timeline(entries: Iterable[AuditEntry], show_pii: bool) -> list[TimelineItem
     for entry in entries:
         before, after = entry.before or {}, entry.after or {}
         own = choices.get(entry.object_type)
+        kind = entry.object_type
         changes = [
-            Change(field=key, label=field_label(entry.object_type, key),
-                   before=_masked_value(key, before[key], show_pii, users, own)
+            Change(field=key, label=field_label(kind, key),
+                   before=_masked_value(key, before[key], show_pii, users, own, kind)
                    if key in before else None,
-                   after=_masked_value(key, after[key], show_pii, users, own)
+                   after=_masked_value(key, after[key], show_pii, users, own, kind)
                    if key in after else None)
             for key in [*after, *[k for k in before if k not in after]]
         ]
         items.append(TimelineItem(entry=entry, label=str(ACTION_LABELS.get(entry.action,
                                                                                entry.action)),
-                                  changes=changes))
+                                  changes=changes,
+                                  reason=reason_label(entry.action, entry.reason)))
     return items

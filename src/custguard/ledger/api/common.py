@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, FilterSchema, Router, Schema
 from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 from custguard.api.schemas import InputSchema
 from custguard.core import clock
@@ -27,7 +28,8 @@ router = Router(tags=["ledger"])
 def _no_nul(value: Any) -> Any:
     """Text with a NUL character cannot be stored (PostgreSQL refuses it): a 422, not a 500."""
     if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        # A typed error, so api/problems.py words its reason in the request's language.
+        raise PydanticCustomError("nul_character", "must not contain NUL characters")
     return value
 
 

@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_filters import FilterSet
 from django_tables2 import RequestConfig, Table
 
@@ -199,7 +200,8 @@ def order_export(request: HttpRequest) -> HttpResponse:
             state = ""
             if o.kind == Order.Kind.ORDER:
                 state = str(_("Cancelled") if getattr(o, "cancelled", False) else
-                            _("Invoiced") if getattr(o, "invoiced", False) else _("Open"))
+                            _("Invoiced") if getattr(o, "invoiced", False) else
+                            pgettext_lazy("order state", "Open"))
             yield [o.customer.code, o.customer.name, o.get_kind_display(), o.source,
                    o.external_id, o.number, o.ordered_on, o.amount, state,
                    o.cancels.external_id if o.cancels else ""]

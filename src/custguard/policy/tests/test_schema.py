@@ -204,17 +204,37 @@ def test_abc_shares_must_add_up_to_100() -> None:
 def test_penalty_ladder_rules() -> None:
     data = default_data()
     ladder = data["penalty_ladder"]
-    ladder[2]["measure"] = "WARNING"
-    ladder[3]["effects"]["order_block"] = False
-    ladder[5]["duration_days"] = 30
-    ladder[1]["trigger"].update(count=1, window_days=400)
+    ladder[3]["measures"] = ["WARNING"]  # milder than the step before it
+    ladder[3]["fine_amount"] = "0.00"
+    ladder[4]["fine_amount"] = "0.00"  # FINE without an amount
+    ladder[5]["duration_days"] = None  # only a termination lasts until lifted
+    ladder[6]["duration_days"] = 30  # a termination has no duration
+    ladder[2]["credit_limit_percent"] = 100  # a limit reduction that reduces nothing
+    ladder[1]["points_deduction"] = 0
+    ladder[1]["trigger"].update(count=1, window_days=400)  # met whenever step 0 is
     assert problem_paths(data) == [
-        "penalty_ladder[2].effects",
-        "penalty_ladder[3].effects.order_block",
+        "penalty_ladder[1].points_deduction",
+        "penalty_ladder[2].credit_limit_percent",
+        "penalty_ladder[4].fine_amount",
         "penalty_ladder[5].duration_days",
-        "penalty_ladder[2].measure",
+        "penalty_ladder[6].duration_days",
+        "penalty_ladder[3].measures",
         "penalty_ladder[0].trigger",
     ]
+
+
+def test_conduct_rules() -> None:
+    data = default_data()
+    conduct = data["conduct"]
+    conduct["recency_weights"][2]["weight"] = "0.75"  # older than the band before, heavier
+    conduct["approvers"] = [a for a in conduct["approvers"] if a["measure"] != "TERMINATION"]
+    assert problem_paths(data) == ["conduct.recency_weights[2].weight", "conduct.approvers"]
+    assert problems_at(data, "conduct.approvers") == [
+        "every measure needs its approvers; missing: TERMINATION"]
+    data = default_data()
+    data["conduct"]["rectification_overdue_violation"] = "NOT_A_TYPE"
+    assert problems_at(data, "conduct.rectification_overdue_violation") == [
+        "unknown violation type NOT_A_TYPE"]
 
 
 def test_rules_of_a_list_run_once_its_items_are_well_formed() -> None:

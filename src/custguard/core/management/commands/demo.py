@@ -7,6 +7,7 @@ inside the one transaction the command opens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 import unicodedata
@@ -18,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from tqdm import tqdm
 
+from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.demo_users import DEMO_PEOPLE, ensure_demo_users
 from custguard.core.errors import DomainError
@@ -49,8 +51,10 @@ def build_policy(run: DemoRun) -> list[tuple[str, str]]:
 
     version = policies.version_in_force()
     if version is None:
-        version = policies.publish_source(run.actor, default_policy_text(),
-                                          note="default policy (demo)")
+        # In force since two years ago, so the demo's history was decided under it too.
+        with clock.frozen_at(clock.now() - dt.timedelta(days=730)):
+            version = policies.publish_source(run.actor, default_policy_text(),
+                                              note="default policy (demo)")
     return [("policy in force", f"v{version.number}")]
 
 
@@ -77,8 +81,23 @@ def build_credit(run: DemoRun) -> list[tuple[str, str]]:
     return summary.rows()
 
 
+def build_conduct(run: DemoRun) -> list[tuple[str, str]]:
+    """Violation cases at every stage — reported, under investigation, dismissed, confirmed
+    with penalties proposed, in force, completed, lifted and overturned, notices, fines,
+    rectifications, blacklist entries and appeals — for the demo's customers (the newest
+    `run.customers`), told in time order under a frozen clock by the demo's people."""
+    from custguard.conduct.demo import build_conduct_demo, plan_conduct
+
+    customers = list(Customer.objects.order_by("-pk")[:run.customers])[::-1]
+    plan = plan_conduct(customers, seed=run.seed)
+    with run.bar(len(plan.stories) + len(plan.background), "conduct", "customer") as bar:
+        summary = build_conduct_demo(seed=run.seed, actor=run.actor, customers=customers,
+                                     users=run.users, progress=bar.update, plan=plan)
+    return summary.rows()
+
+
 # In order: later builders may rely on what earlier ones created.
-BUILDERS: list[Builder] = [build_policy, build_registry, build_credit]
+BUILDERS: list[Builder] = [build_policy, build_registry, build_credit, build_conduct]
 
 
 def _width(text: str) -> int:

@@ -1,0 +1,108 @@
+"""The conduct API's rows of the permission matrix, route by route and role by role.
+
+Rows live in this package's matrix_*.py modules (ROWS: api.tests.test_api_permissions.Row) with
+their `setup_world(personas) -> dict`. A refused request, or a read, must leave every table as
+it was; an accepted write is audited as the token's."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from custguard.api.tests.test_api_permissions import Row
+from custguard.conduct import models as conduct
+from custguard.conduct import tests as package
+from custguard.conduct.tests.support import publish_default_policy
+from custguard.core.models import AuditEntry, User
+from custguard.customers.models import Standing
+from custguard.testing.matrix import ANONYMOUS, ROLES
+
+pytestmark = pytest.mark.django_db
+
+MATRIX_MODULES: list[ModuleType] = [
+    importlib.import_module(f"{package.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("matrix_")]
+TABLE: list[Row] = [row for module in MATRIX_MODULES for row in getattr(module, "ROWS", [])]
+
+
+@pytest.fixture
+def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
+    publish_default_policy()
+    values: dict[str, Any] = {}
+    for module in MATRIX_MODULES:
+        setup = getattr(module, "setup_world", None)
+        if setup is not None:
+            values.update(setup(personas))
+    return {key: str(value) if isinstance(value, int) else value
+            for key, value in values.items()}
+
+
+def snapshot() -> dict[str, Any]:
+    tables = [conduct.ViolationCase, conduct.Evidence, conduct.ContractClause, conduct.Penalty,
+              conduct.Fine, conduct.Notice, conduct.BlacklistEntry, conduct.RecoveryPlan,
+              conduct.RecoveryInstallment, conduct.PartnerMatch, conduct.Appeal, Standing]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in tables} | {
+        "audit": list(AuditEntry.objects.order_by("seq").values_list("seq", "hash"))}
+
+
+def _fill(value: Any, values: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return values[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    return value
+
+
+@pytest.fixture
+def caller(personas: dict[str, User], bearer_for: Callable[[User], dict[str, str]],
+           ) -> Callable[[str], Callable[[Row, dict[str, Any]], Any]]:
+    def for_role(role: str) -> Callable[[Row, dict[str, Any]], Any]:
+        headers = {} if role == ANONYMOUS else bearer_for(personas[role])
+        client = Client()
+
+        def call(row: Row, values: dict[str, Any]) -> Any:
+            path = row.route.format(**{name: values[key] for name, key in row.params.items()})
+            if row.method == "GET":
+                return client.get(path, **headers)
+            body = _fill(row.body or {}, values)
+            return client.generic(row.method, path, json.dumps(body, ensure_ascii=False),
+                                  content_type="application/json", **headers)
+        return call
+    return for_role
+
+
+CASES = [pytest.param(row, role, id=f"{row.id} as {role}") for row in TABLE for role in ROLES]
+
+
+@pytest.mark.parametrize(("row", "role"), CASES)
+def test_permission_matrix(world: dict[str, Any], caller: Any, row: Row, role: str) -> None:
+    call = caller(role)
+    before = snapshot()
+    response = call(row, world)
+    expected = row.expected[role]
+    assert response.status_code == expected, (
+        f"{row.id} as {role}: expected {expected}, got {response.status_code}: "
+        f"{response.content[:300]!r}")
+    if expected >= 400:
+        assert response["Content-Type"] == "application/problem+json"
+    if expected >= 400 or row.method == "GET":
+        assert snapshot() == before
+    else:
+        last = before["audit"][-1][0] if before["audit"] else 0
+        new = AuditEntry.objects.filter(seq__gt=last)
+        assert new.exists()
+        assert {entry.actor_kind for entry in new} == {"token"}
+
+
+def test_every_role_has_an_expectation_in_every_row() -> None:
+    for row in TABLE:
+        assert set(row.expected) == set(ROLES), row.id

@@ -1,0 +1,89 @@
+"""The conduct pages' rows of the permission matrix, page by page and role by role.
+
+Rows live next to the code they test, in this package's matrix_*.py modules: each may define
+PAGES (core.tests.test_ui_permissions.Page rows) and `setup_world(personas) -> dict` creating
+the objects its rows point at; the world here is the union. Page placeholders are named after
+world keys (`<int:penalty_id>`); "{key}" in data is a world value. A refused request, or a GET,
+must leave everything as it was; an allowed POST must change something."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from custguard.conduct import models as conduct
+from custguard.conduct import tests as package
+from custguard.conduct.tests.support import publish_default_policy
+from custguard.core.models import AuditEntry, User
+from custguard.core.tests.test_ui_permissions import Page
+from custguard.customers.models import Standing
+from custguard.testing.matrix import ANONYMOUS, ROLES
+
+pytestmark = pytest.mark.django_db
+
+MATRIX_MODULES: list[ModuleType] = [
+    importlib.import_module(f"{package.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("matrix_")]
+TABLE: list[Page] = [page for module in MATRIX_MODULES for page in getattr(module, "PAGES", [])]
+PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+
+@pytest.fixture
+def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
+    publish_default_policy()
+    values: dict[str, Any] = {}
+    for module in MATRIX_MODULES:
+        setup = getattr(module, "setup_world", None)
+        if setup is not None:
+            values.update(setup(personas))
+    return values
+
+
+def url_of(page: Page, world: dict[str, Any]) -> str:
+    return "/" + PLACEHOLDER.sub(lambda m: str(world[m.group(1)]), page.pattern)
+
+
+def fill(data: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
+    return {key: world[value[1:-1]] if isinstance(value, str) and value.startswith("{")
+            and value.endswith("}") else value for key, value in data.items()}
+
+
+def state() -> dict[str, Any]:
+    tables = [conduct.ViolationCase, conduct.Evidence, conduct.ContractClause, conduct.Penalty,
+              conduct.Fine, conduct.Notice, conduct.BlacklistEntry, conduct.RecoveryPlan,
+              conduct.RecoveryInstallment, conduct.PartnerMatch, conduct.Appeal, Standing]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in tables} | {
+        "audit": AuditEntry.objects.count()}
+
+
+@pytest.mark.parametrize(("page", "role"), [(page, role) for page in TABLE for role in ROLES],
+                         ids=[f"{page.id} as {role}" for page in TABLE for role in ROLES])
+def test_permission_matrix(page: Page, role: str, world: dict[str, Any],
+                           personas: dict[str, User],
+                           client_for: Callable[[User], Client]) -> None:
+    client = Client() if role == ANONYMOUS else client_for(personas[role])
+    url = url_of(page, world)
+    before = state()
+    data = fill(page.data, world)
+    response = client.get(url, data) if page.method == "GET" else client.post(url, data)
+    expected = page.expected[role]
+    assert response.status_code == expected, (url, role, response.content[:500])
+    if expected == 302 and role == ANONYMOUS:
+        assert response["Location"].startswith("/login/")
+    allowed_write = page.method == "POST" and role != ANONYMOUS and expected in (200, 302)
+    if allowed_write:
+        assert state() != before, "an allowed write must have changed something"
+    else:
+        assert state() == before, "a read or a refused request must change nothing"
+
+
+def test_every_role_has_an_expectation_in_every_row() -> None:
+    for page in TABLE:
+        assert set(page.expected) == set(ROLES), page.id

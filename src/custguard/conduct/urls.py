@@ -1,0 +1,95 @@
+"""The conduct pages. Fixed paths come before `<str:...>/` ones."""
+
+from django.urls import path  # noqa: F401
+
+from custguard.conduct.views import appeals as appeal_views
+from custguard.conduct.views import blacklist as blacklist_views
+from custguard.conduct.views import customer as customer_views
+from custguard.conduct.views import notices as notice_views
+from custguard.conduct.views import overview as overview_views
+from custguard.conduct.views.cases import case_pages, fine_pages, penalty_pages
+
+app_name = "conduct"
+urlpatterns: list[object] = [
+    # --- cases: cases, evidence, penalties, fines, rectifications, contract clauses ---
+    path("cases/", case_pages.case_list, name="cases"),
+    path("cases/export/", case_pages.case_export, name="case_export"),
+    path("cases/new/", case_pages.case_new, name="case_new"),
+    path("cases/<int:case_id>/", case_pages.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/evidence/", case_pages.evidence_add, name="evidence_add"),
+    path("cases/<int:case_id>/investigate/", case_pages.case_investigate,
+         name="case_investigate"),
+    path("cases/<int:case_id>/confirm/", case_pages.case_confirm, name="case_confirm"),
+    path("cases/<int:case_id>/dismiss/", case_pages.case_dismiss, name="case_dismiss"),
+    path("evidence/<int:evidence_id>/", case_pages.evidence_download,
+         name="evidence_download"),
+    path("penalties/", penalty_pages.penalty_list, name="penalties"),
+    path("penalties/export/", penalty_pages.penalty_export, name="penalty_export"),
+    path("penalties/<int:penalty_id>/", penalty_pages.penalty_detail, name="penalty_detail"),
+    path("penalties/<int:penalty_id>/approve/", penalty_pages.penalty_approve,
+         name="penalty_approve"),
+    path("penalties/<int:penalty_id>/reject/", penalty_pages.penalty_reject,
+         name="penalty_reject"),
+    path("penalties/<int:active_penalty_id>/lift/", penalty_pages.penalty_lift,
+         name="penalty_lift"),
+    path("penalties/<int:active_penalty_id>/rectify/", penalty_pages.penalty_rectify,
+         name="penalty_rectify"),
+    path("penalties/<int:active_penalty_id>/escalate/", penalty_pages.penalty_escalate,
+         name="penalty_escalate"),
+    path("rectifications/", penalty_pages.rectification_list, name="rectifications"),
+    path("rectifications/export/", penalty_pages.rectification_export,
+         name="rectification_export"),
+    path("fines/", fine_pages.fine_list, name="fines"),
+    path("fines/export/", fine_pages.fine_export, name="fine_export"),
+    path("fines/<int:fine_id>/settle/", fine_pages.fine_settle, name="fine_settle"),
+    path("clauses/<int:clause_id>/end/", fine_pages.clause_end, name="clause_end"),
+    path("clauses/<str:customer_code>/", fine_pages.clause_list, name="clauses"),
+    path("clauses/<str:customer_code>/export/", fine_pages.clause_export,
+         name="clause_export"),
+    path("clauses/<str:customer_code>/add/", fine_pages.clause_add, name="clause_add"),
+    # --- blacklist: notices, blacklist, recovery plans, partner matches ---
+    path("notices/", notice_views.notice_list, name="notices"),
+    path("notices/export/", notice_views.notice_export, name="notice_export"),
+    path("notices/<int:notice_id>/", notice_views.notice_detail, name="notice_detail"),
+    path("notices/<int:notice_id>/pdf/", notice_views.notice_pdf, name="notice_pdf"),
+    path("notices/<int:notice_id>/response/", notice_views.notice_response,
+         name="notice_response"),
+    path("notices/<int:unsent_notice_id>/resend/", notice_views.notice_resend,
+         name="notice_resend"),
+    path("blacklist/", blacklist_views.entry_list, name="blacklist"),
+    path("blacklist/export/", blacklist_views.entry_export, name="blacklist_export"),
+    path("blacklist/proposals/", blacklist_views.proposal_list, name="blacklist_proposals"),
+    path("blacklist/new/", blacklist_views.proposal_new, name="blacklist_new"),
+    path("blacklist/<int:blacklist_entry_id>/", blacklist_views.entry_detail,
+         name="blacklist_entry"),
+    path("blacklist/<int:proposed_entry_id>/approve/", blacklist_views.entry_approve,
+         name="blacklist_approve"),
+    path("blacklist/<int:proposed_entry_id>/reject/", blacklist_views.entry_reject,
+         name="blacklist_reject"),
+    path("blacklist/<int:active_entry_id>/lift/", blacklist_views.entry_lift,
+         name="blacklist_lift"),
+    path("recovery-plans/<int:recovery_plan_id>/", blacklist_views.plan_detail,
+         name="recovery_plan"),
+    path("recovery-plans/<int:recovery_plan_id>/installments/<int:installment_id>/paid/",
+         blacklist_views.installment_pay, name="installment_pay"),
+    path("partner-matches/", blacklist_views.match_list, name="partner_matches"),
+    path("partner-matches/export/", blacklist_views.match_export,
+         name="partner_match_export"),
+    path("partner-matches/<int:partner_match_id>/", blacklist_views.match_detail,
+         name="partner_match"),
+    path("partner-matches/<int:partner_match_id>/review/", blacklist_views.match_review,
+         name="partner_match_review"),
+    # --- appeals ---
+    path("appeals/", appeal_views.appeal_list, name="appeals"),
+    path("appeals/export/", appeal_views.appeal_export, name="appeal_export"),
+    path("appeals/new/", appeal_views.appeal_new, name="appeal_new"),
+    path("appeals/<int:appeal_id>/", appeal_views.appeal_detail, name="appeal_detail"),
+    path("appeals/<int:appeal_id>/review/", appeal_views.appeal_review, name="appeal_review"),
+    path("appeals/<int:appeal_id>/decide/", appeal_views.appeal_decide, name="appeal_decide"),
+    path("appeals/<int:appeal_id>/withdraw/", appeal_views.appeal_withdraw,
+         name="appeal_withdraw"),
+    # --- overview: the customer's conduct page, the conduct overview ---
+    path("overview/", overview_views.overview, name="overview"),
+    path("overview/export/", overview_views.overview_export, name="overview_export"),
+    path("customers/<str:conduct_code>/", customer_views.customer_conduct, name="customer"),
+]
