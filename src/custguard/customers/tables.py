@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from custguard.core.tables import TEMPLATE
 from custguard.customers import selectors
 from custguard.customers.models import Customer
 
@@ -18,6 +19,7 @@ BADGE_TEMPLATE = "customers/includes/badge.html"
 
 
 class CustomerTable(tables.Table):
+    results_id = "customer-results"
     code = tables.Column(verbose_name=_("code"), order_by=("code",),
                          attrs={"td": {"class": "text-nowrap"}})
     name = tables.Column(verbose_name=_("name"), order_by=("name", "code"))
@@ -41,7 +43,7 @@ class CustomerTable(tables.Table):
                   "phone", "created_at")
         sequence = fields
         order_by = "code"
-        template_name = "customers/includes/table.html"
+        template_name = TEMPLATE
         empty_text = _("No customers match.")
         attrs = {"class": "table table-vcenter card-table table-striped",
                  "data-testid": "customer-table"}

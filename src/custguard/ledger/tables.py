@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from custguard.core import clock
+from custguard.core.tables import TEMPLATE
 from custguard.ledger import selectors
 from custguard.ledger.models import Fact, Invoice, Order, Payment
 
-TABLE_TEMPLATE = "ledger/includes/table.html"
+TABLE_TEMPLATE = TEMPLATE
 TABLE_CLASS = "table table-vcenter card-table"
 
 

@@ -39,6 +39,7 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
+from custguard.core.tables import TEMPLATE
 from custguard.customers import selectors
 from custguard.customers.views.common import TimelineItem, timeline, wants_partial
 from custguard.policy.codes import Measure, Severity
@@ -200,7 +201,7 @@ class AppealTable(tables.Table):
                            attrs={"td": {"class": "text-end"}})
 
     class Meta:
-        template_name = "conduct/appeals/table.html"
+        template_name = TEMPLATE
         order_by = "review_due_on"  # the most urgent first
         empty_text = gettext_lazy("No appeals match.")
         attrs = {"class": "table table-vcenter card-table table-striped",

@@ -30,6 +30,7 @@ from custguard.conduct.models import Appeal, Penalty, ViolationCase
 from custguard.conduct.selectors import CaseFilter, Catalogue
 from custguard.core import clock, exports
 from custguard.core.forms import StyledFormMixin
+from custguard.core.tables import TEMPLATE
 from custguard.customers import selectors as customer_selectors
 from custguard.customers.filters import region_filter_choices
 from custguard.customers.models import Customer
@@ -112,6 +113,7 @@ class OverviewForm(StyledFormMixin, forms.Form):
 
 
 class CaseTable(tables.Table):
+    results_id = "conduct-table"
     case = tables.Column(verbose_name="#", accessor="pk", order_by=("pk",))
     customer_code = tables.Column(verbose_name=gettext_lazy("code"), accessor="customer__code",
                                   order_by=("customer__code", "pk"))
@@ -140,7 +142,7 @@ class CaseTable(tables.Table):
                   "appeal_status")
         sequence = fields
         order_by = "-occurred_on"
-        template_name = "conduct/overview/table.html"
+        template_name = TEMPLATE
         empty_text = gettext_lazy("No cases match.")
         attrs = {"class": "table table-vcenter card-table table-striped table-sm",
                  "data-testid": "conduct-table"}

@@ -26,6 +26,7 @@ from django_tables2 import RequestConfig
 from custguard.core import exports
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
+from custguard.core.tables import HtmxTable
 from custguard.credit import reasons as reason_text
 from custguard.credit.models import GateCheck
 from custguard.customers import selectors
@@ -37,7 +38,6 @@ OUTCOME_BADGES = {
     GateCheck.Outcome.PREPAY_REQUIRED: "bg-orange-lt",
     GateCheck.Outcome.DENY: "bg-red-lt",
 }
-TABLE_TEMPLATE = "credit/gate/table.html"
 
 
 # --- shared with the credit-hold pages --------------------------------------------------------
@@ -87,14 +87,7 @@ def local_time(value: dt.datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
-class BaseTable(tables.Table):
-    """Tabler styling and the htmx refresh of `results_id`."""
-
-    results_id = "results"
-
-    class Meta:
-        template_name = TABLE_TEMPLATE
-        attrs = {"class": "table table-vcenter card-table table-striped"}
+BaseTable = HtmxTable
 
 
 # --- the gate's answers -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from custguard.core import clock, exports
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
 from custguard.core.services.policies import version_in_force
+from custguard.core.tables import TEMPLATE
 from custguard.credit import presenters, selectors
 from custguard.customers import selectors as customer_selectors
 from custguard.customers.filters import region_filter_choices
@@ -83,6 +84,7 @@ class MoneyColumn(tables.Column):
 
 
 class CreditTable(tables.Table):
+    results_id = "credit-table"
     code = tables.Column(verbose_name=gettext_lazy("code"), order_by=("code",))
     name = tables.Column(verbose_name=gettext_lazy("name"), order_by=("name", "code"))
     region = tables.Column(verbose_name=gettext_lazy("region"),
@@ -110,7 +112,7 @@ class CreditTable(tables.Table):
                   "reserved", "available", "overdue", "days_past_due", "next_review_on")
         sequence = fields
         order_by = "code"
-        template_name = "credit/overview/table.html"
+        template_name = TEMPLATE
         empty_text = gettext_lazy("No customers match.")
         attrs = {"class": "table table-vcenter card-table table-striped table-sm",
                  "data-testid": "credit-table"}

@@ -36,6 +36,7 @@ from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
 from custguard.core.services.policies import policy_in_force
+from custguard.core.tables import HtmxTable
 from custguard.credit import reasons as reason_text
 from custguard.credit.models import CreditOverride, CreditReview
 from custguard.credit.services import reviews, scoring
@@ -45,7 +46,6 @@ from custguard.customers.models import Customer, Standing
 from custguard.customers.views.common import get_customer_or_404, wants_partial
 from custguard.policy import GradeCode
 
-TABLE_TEMPLATE = "credit/reviews/table.html"
 GRADE_BADGES = {"AAA": "bg-green-lt", "AA": "bg-green-lt", "A": "bg-teal-lt", "BBB": "bg-azure-lt",
                 "BB": "bg-yellow-lt", "B": "bg-orange-lt", "C": "bg-red-lt", "D": "bg-red"}
 TOP_REASONS = 5
@@ -95,14 +95,7 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-class BaseTable(tables.Table):
-    """Tabler styling and the htmx refresh of `results_id`."""
-
-    results_id = "results"
-
-    class Meta:
-        template_name = TABLE_TEMPLATE
-        attrs = {"class": "table table-vcenter card-table table-striped"}
+BaseTable = HtmxTable
 
 
 # --- the queue --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-import django_tables2 as tables
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
@@ -28,6 +27,7 @@ from custguard.core.errors import DomainError
 from custguard.core.models import AuditEntry, User
 from custguard.core.roles import role_label
 from custguard.core.services import policies
+from custguard.core.tables import HtmxTable
 from custguard.credit import reasons as credit_reasons
 from custguard.credit.presenters import policy_document
 from custguard.customers import selectors
@@ -37,8 +37,6 @@ from custguard.customers.views.common import register_value_formatter, shown, ti
 from custguard.policy.codes import Measure, RoleCode, Severity, ViolationCategory
 from custguard.policy.conduct import approver_roles
 from custguard.policy.schema import PenaltyStep, PolicyDocument, ViolationType
-
-TABLE_TEMPLATE = "conduct/cases/table.html"
 
 # --- who sees what ----------------------------------------------------------------------------
 
@@ -434,14 +432,7 @@ def refused_form(response: HttpResponse) -> HttpResponse:
     return response
 
 
-class BaseTable(tables.Table):
-    """Tabler styling and the htmx refresh of `results_id`."""
-
-    results_id = "results"
-
-    class Meta:
-        template_name = TABLE_TEMPLATE
-        attrs = {"class": "table table-vcenter card-table table-striped"}
+BaseTable = HtmxTable
 
 
 # Audit actions of conduct as the pages' timelines word them.
