@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandParser, no_translations
 
-from custguard.core.errors import DomainError
+from custguard.core.management import file_import
 from custguard.core.management.actor_option import actor_for
 from custguard.customers.importing import import_customers
-
-PROBLEMS_SHOWN = 200
 
 
 class Command(BaseCommand):
@@ -35,31 +31,12 @@ class Command(BaseCommand):
     @no_translations
     def handle(self, *args: Any, what: str, **options: Any) -> None:
         path = Path(options["file"])
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"cannot read {path}: {error.strerror}") from None
+        data = file_import.read_file(path)
         actor = actor_for(options["as_user"], "customer-import")
-        # Every row is checked, then every valid row written: two passes over the file.
-        with tqdm(unit="rows", file=sys.stderr, disable=options["no_progress"]) as bar:
-            try:
-                result = import_customers(actor, data, path.name, dry_run=options["dry_run"],
-                                          all_or_nothing=not options["partial"],
-                                          progress=bar.update)
-            except DomainError as error:
-                self.stderr.write(f"{path.name}: {error.message}")
-                sys.exit(1)
-        for problem in result.problems[:PROBLEMS_SHOWN]:
-            self.stderr.write(str(problem))
-        if len(result.problems) > PROBLEMS_SHOWN:
-            self.stderr.write(f"… and {len(result.problems) - PROBLEMS_SHOWN} more problem(s)")
-        summary = (f"{result.rows} row(s), {len(result.problems)} problem(s), "
-                   f"{len(result.created)} customer(s) created")
-        if result.dry_run:
-            summary += " (dry run: nothing written)"
-        elif result.problems and not options["partial"]:
-            summary += " (nothing written: fix the rows above, or use --partial)"
-        if result.problems:
-            self.stderr.write(summary)
-            sys.exit(1)
-        self.stdout.write(summary)
+        result = file_import.run_import(
+            self, path, lambda progress: import_customers(
+                actor, data, path.name, dry_run=options["dry_run"],
+                all_or_nothing=not options["partial"], progress=progress),
+            no_progress=options["no_progress"])
+        file_import.report(self, result, f"{len(result.created)} customer(s) created",
+                           partial=options["partial"])
