@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import translation
 
 from custguard.conduct.models import BlacklistEntry, PartnerMatch
 from custguard.conduct.services import blacklist, sharing
@@ -186,7 +187,7 @@ def test_another_key_finds_nothing(world: dict[str, Customer], tmp_path: Path) -
 def test_a_malformed_file_is_refused_naming_the_problem(
         world: dict[str, Customer], content: bytes, field: str, words: str) -> None:
     before = (PartnerMatch.objects.count(), AuditEntry.objects.count())
-    with pytest.raises(ValidationFailed) as refused:
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
         sharing.import_file(Actor.job("tests"), content, partner="合作公司甲", key=KEY)
     assert refused.value.field == field
     assert field in refused.value.message and words in refused.value.message
