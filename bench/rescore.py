@@ -62,7 +62,8 @@ STANDING_COLUMNS = ["customer_id", "score", "grade", "credit_limit", "posted", "
                     "overdue_amount", "oldest_open_due_on", "prepay_only", "order_blocked",
                     "service_suspended", "blacklisted", "policy_version", "updated_at",
                     "status", "points_balance", "payment_terms_days", "limit_overridden",
-                    "terms_overridden", "scored_at", "next_review_on"]
+                    "terms_overridden", "scored_at", "next_review_on",
+                    "penalty_prepay_only", "penalty_limit_percent", "points_frozen"]
 ORDER_COLUMNS = ["id", "source", "external_id", "number", "amount", "recorded_at",
                  "recorded_by", "customer_id", "kind", "ordered_on", "cancels_id"]
 INVOICE_COLUMNS = ["id", "source", "external_id", "number", "amount", "recorded_at",
@@ -221,7 +222,8 @@ class Generator:
                                     f"O{order_id}", open_amount, settled))
         rows["standing"].append((pk, None, "", Decimal("0.00"), posted, Decimal("0.00"),
                                  overdue, oldest, False, False, False, False, None, now,
-                                 "active", 0, 0, False, False, None, None))
+                                 "active", 0, 0, False, False, None, None,
+                                 False, Decimal("100.00"), False))
 
 
 def insert(connection: Any, table: str, columns: Sequence[str],
