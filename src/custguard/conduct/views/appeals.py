@@ -14,7 +14,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -39,9 +38,9 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
-from custguard.core.tables import TEMPLATE
+from custguard.core.tables import TEMPLATE, list_page
 from custguard.customers import selectors
-from custguard.customers.views.common import TimelineItem, timeline, wants_partial
+from custguard.customers.views.common import TimelineItem, timeline
 from custguard.policy.codes import Measure, Severity
 from custguard.policy.schema import PolicyDocument
 
@@ -269,13 +268,10 @@ class AppealTable(tables.Table):
 def appeal_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_appeals(request, user_of(request))
     table = AppealTable(qs)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table,
-               "overdue_count": appeals.overdue_appeals(appeals.appeals_for(user_of(request)))
-               .count()}
-    if wants_partial(request):
-        return render(request, "conduct/appeals/results.html", context)
-    return render(request, "conduct/appeals/list.html", context)
+    overdue = appeals.overdue_appeals(appeals.appeals_for(user_of(request))).count()
+    return list_page(request, table, {"form": form, "overdue_count": overdue},
+                     page="conduct/appeals/list.html",
+                     results="conduct/appeals/results.html")
 
 
 EXPORT_HEADERS = [

@@ -42,6 +42,7 @@ from custguard.core import exports
 from custguard.core.errors import DomainError, ValidationFailed
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import AuditEntry, User
+from custguard.core.tables import list_page
 from custguard.credit.views.reviews import (
     BaseTable,
     actor,
@@ -52,7 +53,6 @@ from custguard.credit.views.reviews import (
 )
 from custguard.customers import selectors
 from custguard.customers.models import Customer, Standing
-from custguard.customers.views.common import wants_partial
 
 Status = BlacklistEntry.Status
 ALL = "all"
@@ -275,13 +275,10 @@ def _list(request: HttpRequest, *, proposals: bool) -> HttpResponse:
     table = EntryTable(qs)
     if proposals:
         table.exclude = ("status", "period")
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table, "proposals": proposals,
-               "list_url": reverse("conduct:blacklist_proposals" if proposals
-                                   else "conduct:blacklist")}
-    if wants_partial(request):
-        return render(request, "conduct/blacklist/entry_results.html", context)
-    return render(request, "conduct/blacklist/entry_list.html", context)
+    list_url = reverse("conduct:blacklist_proposals" if proposals else "conduct:blacklist")
+    return list_page(request, table, {"form": form, "proposals": proposals, "list_url": list_url},
+                     page="conduct/blacklist/entry_list.html",
+                     results="conduct/blacklist/entry_results.html")
 
 
 @login_required
@@ -724,11 +721,9 @@ class MatchTable(BaseTable):
 def match_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_matches(request, user_of(request))
     table = MatchTable(qs)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "conduct/blacklist/match_results.html", context)
-    return render(request, "conduct/blacklist/match_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="conduct/blacklist/match_list.html",
+                     results="conduct/blacklist/match_results.html")
 
 
 MATCH_EXPORT_HEADERS = [

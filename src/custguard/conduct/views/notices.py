@@ -12,7 +12,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
@@ -35,9 +34,10 @@ from custguard.core import exports
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
+from custguard.core.tables import list_page
 from custguard.credit.views.reviews import BaseTable, actor, customer_link, local_time, user_of
 from custguard.customers import selectors
-from custguard.customers.views.common import mask_email, wants_partial
+from custguard.customers.views.common import mask_email
 
 Delivery = Notice.Delivery
 AWAITING, OVERDUE, RESPONDED, ALL = "awaiting", "overdue", "responded", "all"
@@ -195,13 +195,11 @@ class NoticeTable(BaseTable):
 def notice_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_notices(request, user_of(request))
     table = NoticeTable(qs)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
     overdue = visible_notices(user_of(request)).filter(responded_at__isnull=True,
                                                        response_due_on__lt=today()).count()
-    context = {"form": form, "table": table, "overdue": overdue}
-    if wants_partial(request):
-        return render(request, "conduct/notices/notice_results.html", context)
-    return render(request, "conduct/notices/notice_list.html", context)
+    return list_page(request, table, {"form": form, "overdue": overdue},
+                     page="conduct/notices/notice_list.html",
+                     results="conduct/notices/notice_results.html")
 
 
 EXPORT_HEADERS = [

@@ -11,11 +11,9 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
@@ -26,11 +24,10 @@ from django_tables2 import RequestConfig
 from custguard.core import exports
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
-from custguard.core.tables import HtmxTable
+from custguard.core.tables import HtmxTable, list_page
 from custguard.credit import reasons as reason_text
 from custguard.credit.models import GateCheck
 from custguard.customers import selectors
-from custguard.customers.views.common import wants_partial
 
 OUTCOME_BADGES = {
     GateCheck.Outcome.ALLOW: "bg-green-lt",
@@ -207,11 +204,9 @@ def _checks(request: HttpRequest) -> tuple[GateCheckFilterForm, GateCheckTable]:
 @permission_required("credit.view_gatecheck", raise_exception=True)
 def check_list(request: HttpRequest) -> HttpResponse:
     form, table = _checks(request)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "credit/gate/check_results.html", context)
-    return render(request, "credit/gate/check_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="credit/gate/check_list.html",
+                     results="credit/gate/check_results.html")
 
 
 EXPORT_HEADERS = [

@@ -12,7 +12,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Case, DecimalField, F, Prefetch, QuerySet, When
@@ -32,6 +31,7 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import AuditEntry
+from custguard.core.tables import list_page
 from custguard.credit import reasons as reason_text
 from custguard.credit.models import GateCheck, Reservation
 from custguard.credit.services import gate
@@ -46,7 +46,6 @@ from custguard.credit.views.gate_checks import (
     user_of,
 )
 from custguard.customers.models import GroupStanding, Standing
-from custguard.customers.views.common import wants_partial
 
 MONEY_OUT = DecimalField(max_digits=20, decimal_places=2)
 AGE_CHOICES = [
@@ -201,11 +200,9 @@ def _holds(request: HttpRequest) -> tuple[HoldFilterForm, HoldTable]:
 @permission_required("credit.view_reservation", raise_exception=True)
 def hold_list(request: HttpRequest) -> HttpResponse:
     form, table = _holds(request)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "credit/holds/hold_results.html", context)
-    return render(request, "credit/holds/hold_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="credit/holds/hold_list.html",
+                     results="credit/holds/hold_results.html")
 
 
 EXPORT_HEADERS = [

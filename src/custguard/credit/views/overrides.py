@@ -11,7 +11,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Q, QuerySet
@@ -29,6 +28,7 @@ from custguard.core import clock, exports
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import AuditEntry, User
+from custguard.core.tables import list_page
 from custguard.credit.models import CreditOverride
 from custguard.credit.services import overrides
 from custguard.credit.views.reviews import (
@@ -41,7 +41,6 @@ from custguard.credit.views.reviews import (
 )
 from custguard.customers import selectors
 from custguard.customers.models import CustomerGroup
-from custguard.customers.views.common import wants_partial
 
 Status = CreditOverride.Status
 ALL = "all"
@@ -197,11 +196,9 @@ class OverrideTable(BaseTable):
 def override_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_overrides(request, user_of(request))
     table = OverrideTable(qs)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "credit/overrides/override_results.html", context)
-    return render(request, "credit/overrides/override_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="credit/overrides/override_list.html",
+                     results="credit/overrides/override_results.html")
 
 
 EXPORT_HEADERS = [

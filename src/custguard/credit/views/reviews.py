@@ -13,7 +13,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -36,14 +35,14 @@ from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
 from custguard.core.services.policies import policy_in_force
-from custguard.core.tables import HtmxTable
+from custguard.core.tables import HtmxTable, list_page
 from custguard.credit import reasons as reason_text
 from custguard.credit.models import CreditOverride, CreditReview
 from custguard.credit.services import reviews, scoring
 from custguard.customers import selectors
 from custguard.customers.filters import region_filter_choices
 from custguard.customers.models import Customer, Standing
-from custguard.customers.views.common import get_customer_or_404, wants_partial
+from custguard.customers.views.common import get_customer_or_404
 from custguard.policy import GradeCode
 
 GRADE_BADGES = {"AAA": "bg-green-lt", "AA": "bg-green-lt", "A": "bg-teal-lt", "BBB": "bg-azure-lt",
@@ -256,11 +255,9 @@ def _queue(request: HttpRequest) -> tuple[ReviewFilterForm, QuerySet[Customer]]:
 def review_list(request: HttpRequest) -> HttpResponse:
     form, qs = _queue(request)
     table = ReviewTable(qs, can_review=user_of(request).has_perm("credit.add_creditreview"))
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "credit/reviews/review_results.html", context)
-    return render(request, "credit/reviews/review_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="credit/reviews/review_list.html",
+                     results="credit/reviews/review_results.html")
 
 
 EXPORT_HEADERS = [

@@ -157,12 +157,6 @@ def user_of(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def wants_partial(request: HttpRequest) -> bool:
-    """An htmx request for a fragment (not a full page restored from history)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
 def get_customer_or_404(request: HttpRequest, code: str) -> Customer:
     """A customer the user may see; one outside their scope does not exist for them."""
     customer = selectors.customers_for(user_of(request)).filter(code=code).first()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,6 +16,7 @@ from django_tables2 import RequestConfig
 from custguard.core import exports
 from custguard.core import selectors as core_selectors
 from custguard.core.errors import DomainError
+from custguard.core.tables import list_page
 from custguard.customers import selectors, services
 from custguard.customers.filters import CustomerFilter
 from custguard.customers.forms import ContactForm, CustomerCreateForm, CustomerForm
@@ -30,7 +30,6 @@ from custguard.customers.views.common import (
     shown,
     timeline,
     user_of,
-    wants_partial,
 )
 
 TIMELINE_LIMIT = 100
@@ -48,11 +47,9 @@ def _filtered(request: HttpRequest) -> tuple[CustomerFilter, CustomerTable]:
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_list(request: HttpRequest) -> HttpResponse:
     filterset, table = _filtered(request)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"filter": filterset, "table": table}
-    if wants_partial(request):
-        return render(request, "customers/includes/customer_table.html", context)
-    return render(request, "customers/customer_list.html", context)
+    return list_page(request, table, {"filter": filterset},
+                     page="customers/customer_list.html",
+                     results="customers/includes/customer_table.html")
 
 
 EXPORT_HEADERS = [

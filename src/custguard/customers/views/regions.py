@@ -9,9 +9,9 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from custguard.core.tables import wants_partial
 from custguard.customers import selectors
 from custguard.customers.forms import RegionFilterForm
-from custguard.customers.views.common import wants_partial
 
 
 @login_required

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +17,8 @@ from django_filters import FilterSet
 from django_tables2 import RequestConfig, Table
 
 from custguard.core import clock, exports
-from custguard.customers.views.common import user_of, wants_partial
+from custguard.core.tables import list_page
+from custguard.customers.views.common import user_of
 from custguard.ledger import selectors
 from custguard.ledger.filters import InvoiceFilter, OrderFilter, PaymentFilter, orders_with_state
 from custguard.ledger.models import Allocation, Invoice, Order, Payment
@@ -29,12 +29,11 @@ ZERO = Decimal("0.00")
 
 def _page(request: HttpRequest, filterset: FilterSet, table: Table, *, title: Any,
           export_url: str, testid: str) -> HttpResponse:
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"filter": filterset, "table": table, "title": title, "export_url": export_url,
-               "testid": testid, "list_url": request.path}
-    if wants_partial(request):
-        return render(request, "ledger/includes/results.html", context)
-    return render(request, "ledger/fact_list.html", context)
+    return list_page(request, table, {"filter": filterset, "title": title,
+                                      "export_url": export_url, "testid": testid,
+                                      "list_url": request.path},
+                     page="ledger/fact_list.html",
+                     results="ledger/includes/results.html")
 
 
 def _export(request: HttpRequest, table: Table, stem: str, headers: list[Any],

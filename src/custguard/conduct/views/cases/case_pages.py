@@ -59,9 +59,10 @@ from custguard.core.errors import DomainError, PermissionRefused
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import AuditEntry, User
 from custguard.core.services import audit
+from custguard.core.tables import list_page
 from custguard.customers import selectors
 from custguard.customers.filters import region_filter_choices
-from custguard.customers.views.common import user_of, wants_partial
+from custguard.customers.views.common import user_of
 from custguard.policy.codes import Severity
 
 Status = ViolationCase.Status
@@ -239,11 +240,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
     documents = Documents()
     form, qs = filter_cases(request, user_of(request), documents)
     table = CaseTable(qs, documents=documents)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "conduct/cases/case_results.html", context)
-    return render(request, "conduct/cases/case_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="conduct/cases/case_list.html",
+                     results="conduct/cases/case_results.html")
 
 
 EXPORT_HEADERS = [

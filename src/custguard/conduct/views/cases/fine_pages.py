@@ -11,7 +11,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -50,9 +49,10 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError, PermissionRefused
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
+from custguard.core.tables import list_page
 from custguard.customers import selectors
 from custguard.customers.models import Customer
-from custguard.customers.views.common import get_customer_or_404, user_of, wants_partial
+from custguard.customers.views.common import get_customer_or_404, user_of
 
 Status = Fine.Status
 ALL = "all"
@@ -215,11 +215,9 @@ class FineTable(BaseTable):
 def fine_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_fines(request, user_of(request))
     table = FineTable(qs, request=request)
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "conduct/cases/fine_results.html", context)
-    return render(request, "conduct/cases/fine_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="conduct/cases/fine_list.html",
+                     results="conduct/cases/fine_results.html")
 
 
 FINE_HEADERS = [

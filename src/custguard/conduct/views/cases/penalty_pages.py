@@ -13,7 +13,6 @@ from typing import Any
 
 import django_tables2 as tables
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -62,9 +61,10 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError, PermissionRefused
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import AuditEntry, User
+from custguard.core.tables import list_page
 from custguard.customers import selectors
 from custguard.customers.filters import region_filter_choices
-from custguard.customers.views.common import user_of, wants_partial
+from custguard.customers.views.common import user_of
 from custguard.policy.codes import Measure
 
 Status = Penalty.Status
@@ -291,11 +291,9 @@ def penalty_list(request: HttpRequest) -> HttpResponse:
     form, qs = filter_penalties(request, user)
     table = PenaltyTable(qs, request=request, documents=documents,
                          rights=_rights(user, documents))
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "conduct/cases/penalty_results.html", context)
-    return render(request, "conduct/cases/penalty_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="conduct/cases/penalty_list.html",
+                     results="conduct/cases/penalty_results.html")
 
 
 EXPORT_HEADERS = [
@@ -716,11 +714,9 @@ def rectification_list(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     form, qs = filter_rectifications(request, user)
     table = RectificationTable(qs, request=request, documents=Documents())
-    RequestConfig(request, paginate={"per_page": settings.CUSTGUARD_PAGE_SIZE}).configure(table)
-    context = {"form": form, "table": table}
-    if wants_partial(request):
-        return render(request, "conduct/cases/rectification_results.html", context)
-    return render(request, "conduct/cases/rectification_list.html", context)
+    return list_page(request, table, {"form": form},
+                     page="conduct/cases/rectification_list.html",
+                     results="conduct/cases/rectification_results.html")
 
 
 RECTIFICATION_HEADERS = [
