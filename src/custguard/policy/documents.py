@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from pydantic import ValidationError
@@ -99,7 +99,15 @@ def parse_policy_data(data: object) -> PolicyDocument:
 
 
 def parse_policy_text(text: str) -> PolicyDocument:
-    """The document in YAML or JSON text; raises PolicyError listing every problem."""
+    """The document in YAML or JSON text; raises PolicyError listing every problem.
+
+    A text already parsed in this process gives the same (immutable) document at once: the
+    same policy is published, uploaded and compared many times."""
+    return _parse_policy_text(text)
+
+
+@lru_cache(maxsize=16)
+def _parse_policy_text(text: str) -> PolicyDocument:
     source, problems = _read(text)
     if source is None:
         raise PolicyError(problems)

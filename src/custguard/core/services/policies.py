@@ -18,8 +18,10 @@ from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.models import PolicyVersion
 from custguard.core.services import audit
 from custguard.policy.documents import (
+    PolicyError,
     PolicyProblem,
     checksum,
+    parse_policy_data,
     parse_policy_text,
     validate_policy_data,
 )
@@ -55,10 +57,10 @@ def parse_document(source: str | dict[str, Any]) -> PolicyDocument:
                 problems = [PolicyProblem(path="document",
                                           message=_("not a YAML or JSON mapping"))]
             raise problems_error(problems) from None
-    problems = validate_policy_data(source)
-    if problems:
-        raise problems_error(problems)
-    return PolicyDocument.model_validate(source)
+    try:
+        return parse_policy_data(source)
+    except PolicyError as error:
+        raise problems_error(list(error.problems)) from None
 
 
 @transaction.atomic

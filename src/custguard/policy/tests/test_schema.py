@@ -63,6 +63,32 @@ def test_every_mistake_is_reported_at_its_path() -> None:
     ]
 
 
+def test_problems_in_yaml_text_point_at_their_line_and_column() -> None:
+    # The value sits after Chinese text on its line: columns count characters, not bytes.
+    text = default_policy_text().replace("  name: 默认客户管理政策\n",
+                                         "  name: 默认客户管理政策\n  owner: {部门: 信用部}\n", 1)
+    lines = text.splitlines()
+    line = next(number for number, row in enumerate(lines, start=1) if "owner:" in row)
+    flow_line = next(number for number, row in enumerate(lines, start=1)
+                     if "count: 2, window_days: 180" in row)
+    text = text.replace("count: 2, window_days: 180", "count: 2, window_days: 一百八十", 1)
+    problems = {problem.path: problem for problem in validate_policy_text(text)}
+
+    assert (problems["meta.owner"].line, problems["meta.owner"].column) == (line, 3)
+    window = problems["penalty_ladder[1].trigger.window_days"]
+    assert window.line == flow_line
+    assert window.column == lines[flow_line - 1].index("window_days") + 1
+
+
+def test_a_key_given_twice_in_yaml_is_an_error_at_its_line() -> None:
+    text = default_policy_text().replace("schema_version: 1\n",
+                                         "schema_version: 1\nschema_version: 1\n", 1)
+    problems = validate_policy_text(text)
+    assert len(problems) == 1
+    assert "duplicate key" in problems[0].message
+    assert problems[0].line == text.splitlines().index("schema_version: 1") + 2
+
+
 def test_missing_and_unknown_sections() -> None:
     data = default_data()
     del data["scorecard"]
