@@ -41,6 +41,7 @@ from custguard.testing.matrix import (
     gather,
     matrix,
 )
+from custguard.testing.shared import fresh_copy, table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -129,8 +130,31 @@ class World:
     token: ApiToken
 
 
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> World:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        return build_world(module_personas)
+
+
 @pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> World:
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def bearer_for(shared_bearer_for: Callable[[User], dict[str, str]],
+               ) -> Callable[[User], dict[str, str]]:
+    return shared_bearer_for
+
+
+@pytest.fixture
+def world(db: None, module_world: World) -> World:
+    return fresh_copy(module_world)
+
+
+def build_world(personas: dict[str, User]) -> World:
     """A customer of the account manager with a contact, a group with one of their customers
     as a member, a customer in no group, and a token of the account manager."""
     am = personas[AM]
@@ -158,13 +182,7 @@ def world(regions: None, personas: dict[str, User]) -> World:
 
 def snapshot() -> dict[str, Any]:
     """Every table the API can write, row by row (a token's last use is bookkeeping)."""
-    return {
-        "customers": list(Customer.objects.order_by("pk").values()),
-        "contacts": list(Contact.objects.order_by("pk").values()),
-        "standings": list(Standing.objects.order_by("pk").values()),
-        "groups": list(CustomerGroup.objects.order_by("pk").values()),
-        "group_standings": list(GroupStanding.objects.order_by("pk").values()),
-        "regions": list(Region.objects.order_by("code").values()),
+    return table_rows(Customer, Contact, Standing, CustomerGroup, GroupStanding, Region) | {
         "tokens": list(ApiToken.objects.order_by("pk").values(
             "id", "user_id", "name", "prefix", "digest", "created_at", "expires_at",
             "revoked_at")),

@@ -23,6 +23,7 @@ from custguard.conduct.tests.support import publish_default_policy
 from custguard.core.models import AuditEntry, User
 from custguard.customers.models import Standing
 from custguard.testing.matrix import ANONYMOUS, ROLES
+from custguard.testing.shared import fresh_copy, table_rows, union_world
 
 pytestmark = pytest.mark.django_db
 
@@ -32,23 +33,38 @@ MATRIX_MODULES: list[ModuleType] = [
 TABLE: list[Row] = [row for module in MATRIX_MODULES for row in getattr(module, "ROWS", [])]
 
 
-@pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
-    publish_default_policy()
-    values: dict[str, Any] = {}
-    for module in MATRIX_MODULES:
-        setup = getattr(module, "setup_world", None)
-        if setup is not None:
-            values.update(setup(personas))
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        publish_default_policy()
+        values = union_world(MATRIX_MODULES, module_personas)
     return {key: str(value) if isinstance(value, int) else value
             for key, value in values.items()}
+
+
+@pytest.fixture
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def bearer_for(shared_bearer_for: Callable[[User], dict[str, str]],
+               ) -> Callable[[User], dict[str, str]]:
+    return shared_bearer_for
+
+
+@pytest.fixture
+def world(db: None, module_world: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_world)
 
 
 def snapshot() -> dict[str, Any]:
     tables = [conduct.ViolationCase, conduct.Evidence, conduct.ContractClause, conduct.Penalty,
               conduct.Fine, conduct.Notice, conduct.BlacklistEntry, conduct.RecoveryPlan,
               conduct.RecoveryInstallment, conduct.PartnerMatch, conduct.Appeal, Standing]
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in tables} | {
+    return table_rows(*tables) | {
         "audit": list(AuditEntry.objects.order_by("seq").values_list("seq", "hash"))}
 
 

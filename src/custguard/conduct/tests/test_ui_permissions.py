@@ -25,6 +25,7 @@ from custguard.core.models import AuditEntry, User
 from custguard.core.tests.test_ui_permissions import Page
 from custguard.customers.models import Standing
 from custguard.testing.matrix import ANONYMOUS, ROLES
+from custguard.testing.shared import fresh_copy, table_rows, union_world
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +36,28 @@ TABLE: list[Page] = [page for module in MATRIX_MODULES for page in getattr(modul
 PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        publish_default_policy()
+        return union_world(MATRIX_MODULES, module_personas)
+
+
 @pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
-    publish_default_policy()
-    values: dict[str, Any] = {}
-    for module in MATRIX_MODULES:
-        setup = getattr(module, "setup_world", None)
-        if setup is not None:
-            values.update(setup(personas))
-    return values
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def client_for(shared_client_for: Callable[[User], Client]) -> Callable[[User], Client]:
+    return shared_client_for
+
+
+@pytest.fixture
+def world(db: None, module_world: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_world)
 
 
 def url_of(page: Page, world: dict[str, Any]) -> str:
@@ -59,8 +73,7 @@ def state() -> dict[str, Any]:
     tables = [conduct.ViolationCase, conduct.Evidence, conduct.ContractClause, conduct.Penalty,
               conduct.Fine, conduct.Notice, conduct.BlacklistEntry, conduct.RecoveryPlan,
               conduct.RecoveryInstallment, conduct.PartnerMatch, conduct.Appeal, Standing]
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in tables} | {
-        "audit": AuditEntry.objects.count()}
+    return table_rows(*tables) | {"audit": AuditEntry.objects.count()}
 
 
 @pytest.mark.parametrize(("page", "role"), [(page, role) for page in TABLE for role in ROLES],

@@ -34,6 +34,7 @@ from custguard.testing.matrix import (
     gather,
 )
 from custguard.testing.matrix import matrix as shared_matrix
+from custguard.testing.shared import fresh_copy, table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -128,8 +129,30 @@ TABLE = [
 OUTSIDE_THE_MATRIX = {"login/", "logout/", "password/", "password/done/", "i18n/setlang/"}
 
 
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        return build_world(module_personas)
+
+
 @pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def client_for(shared_client_for: Callable[[User], Client]) -> Callable[[User], Client]:
+    return shared_client_for
+
+
+@pytest.fixture
+def world(db: None, module_world: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_world)
+
+
+def build_world(personas: dict[str, User]) -> dict[str, Any]:
     """The objects every row points at: the account manager's customer with a contact, a
     group it belongs to, a free customer, a policy draft, the account manager's token."""
     sales = Actor.for_user(personas[SALES])
@@ -165,10 +188,7 @@ def fill(data: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
 
 
 def state() -> dict[str, Any]:
-    return {
-        "customers": list(Customer.objects.order_by("pk").values()),
-        "contacts": list(Contact.objects.order_by("pk").values()),
-        "groups": list(CustomerGroup.objects.order_by("pk").values()),
+    return table_rows(Customer, Contact, CustomerGroup) | {
         "tokens": list(ApiToken.objects.order_by("pk").values("pk", "revoked_at")),
         "policies": list(PolicyVersion.objects.order_by("pk").values("pk", "status")),
         "audit": AuditEntry.objects.count(),

@@ -31,6 +31,7 @@ from custguard.credit.models import (
 from custguard.credit.tests.matrix_gate import GATE_ROWS
 from custguard.customers.models import Customer, CustomerGroup, GroupStanding, Standing
 from custguard.testing.matrix import ANONYMOUS, ROLES
+from custguard.testing.shared import fresh_copy, table_rows, union_world
 
 from .gate_support import publish_default_policy
 
@@ -52,30 +53,39 @@ MATRIX_MODULES = [m for m in (importlib.import_module("custguard.credit.tests.ma
 TABLE = [*GATE_ROWS, *SCORING_ROWS, *OVERVIEW_ROWS]
 
 
-@pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
-    publish_default_policy()
-    values: dict[str, Any] = {}
-    for module in MATRIX_MODULES:
-        setup = getattr(module, "setup_world", None)
-        if setup is not None:
-            values.update(setup(personas))
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        publish_default_policy()
+        values = union_world(MATRIX_MODULES, module_personas)
     return {key: str(value) if isinstance(value, int) else value
             for key, value in values.items()}
 
 
+@pytest.fixture
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def bearer_for(shared_bearer_for: Callable[[User], dict[str, str]],
+               ) -> Callable[[User], dict[str, str]]:
+    return shared_bearer_for
+
+
+@pytest.fixture
+def world(db: None, module_world: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_world)
+
+
 def snapshot() -> dict[str, Any]:
     """Every table the credit API can write, row by row."""
-    return {
-        "customers": list(Customer.objects.order_by("pk").values()),
-        "standings": list(Standing.objects.order_by("pk").values()),
-        "groups": list(CustomerGroup.objects.order_by("pk").values()),
-        "group_standings": list(GroupStanding.objects.order_by("pk").values()),
-        "reservations": list(Reservation.objects.order_by("pk").values()),
-        "gate_checks": list(GateCheck.objects.order_by("pk").values("pk")),
-        "scores": list(CreditScore.objects.order_by("pk").values("pk")),
-        "overrides": list(CreditOverride.objects.order_by("pk").values()),
-        "reviews": list(CreditReview.objects.order_by("pk").values()),
+    return table_rows(Customer, Standing, CustomerGroup, GroupStanding, Reservation,
+                      CreditOverride, CreditReview) | {
+        "gate_checks": list(GateCheck.objects.order_by("pk").values_list("pk", flat=True)),
+        "scores": list(CreditScore.objects.order_by("pk").values_list("pk", flat=True)),
         "audit": list(AuditEntry.objects.order_by("seq").values_list("seq", "hash")),
     }
 

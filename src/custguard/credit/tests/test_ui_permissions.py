@@ -32,6 +32,7 @@ from custguard.credit.models import (
 from custguard.credit.tests.matrix_gate import GATE_PAGES
 from custguard.customers.models import Customer, GroupStanding, Standing
 from custguard.testing.matrix import ANONYMOUS, ROLES
+from custguard.testing.shared import fresh_copy, table_rows, union_world
 
 from .gate_support import publish_default_policy
 
@@ -54,15 +55,28 @@ TABLE = [*GATE_PAGES, *SCORING_PAGES, *OVERVIEW_PAGES]
 PLACEHOLDER = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
+@pytest.fixture(scope="module")
+def module_world(module_db: Callable[[], Any], module_regions: None,
+                 module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module; each test's writes are rolled back (conftest `module_db`)."""
+    with module_db():
+        publish_default_policy()
+        return union_world(MATRIX_MODULES, module_personas)
+
+
 @pytest.fixture
-def world(regions: None, personas: dict[str, User]) -> dict[str, Any]:
-    publish_default_policy()
-    values: dict[str, Any] = {}
-    for module in MATRIX_MODULES:
-        setup = getattr(module, "setup_world", None)
-        if setup is not None:
-            values.update(setup(personas))
-    return values
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def client_for(shared_client_for: Callable[[User], Client]) -> Callable[[User], Client]:
+    return shared_client_for
+
+
+@pytest.fixture
+def world(db: None, module_world: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_world)
 
 
 def url_of(page: Page, world: dict[str, Any]) -> str:
@@ -75,15 +89,10 @@ def fill(data: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
 
 
 def state() -> dict[str, Any]:
-    return {
-        "customers": list(Customer.objects.order_by("pk").values()),
-        "standings": list(Standing.objects.order_by("pk").values()),
-        "group_standings": list(GroupStanding.objects.order_by("pk").values()),
-        "reservations": list(Reservation.objects.order_by("pk").values()),
+    return table_rows(Customer, Standing, GroupStanding, Reservation, CreditOverride,
+                      CreditReview) | {
         "gate_checks": GateCheck.objects.count(),
         "scores": CreditScore.objects.count(),
-        "overrides": list(CreditOverride.objects.order_by("pk").values()),
-        "reviews": list(CreditReview.objects.order_by("pk").values()),
         "audit": AuditEntry.objects.count(),
     }
 

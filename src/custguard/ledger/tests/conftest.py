@@ -4,7 +4,8 @@ manager (one in a group), and short helpers that post facts."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -73,19 +74,30 @@ def days(n: int) -> dt.date:
     return TODAY + dt.timedelta(days=n)
 
 
-@pytest.fixture
-def matrix_world(customer: Customer, other_customer: Customer,
-                 personas: dict[str, User]) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def module_matrix_world(module_db: Callable[[], Any], module_regions: None,
+                        module_personas: dict[str, User]) -> dict[str, str]:
     """What the permission matrices point at: the account manager's customer with an order,
-    an invoice and a payment (the colleague does not own it)."""
+    an invoice and a payment (the colleague does not own it). Built once per module, on the
+    fixed day; each test's writes are rolled back (conftest `module_db`)."""
     from custguard.ledger.tests.factories import invoice, order, payment
 
-    finance = Actor.for_user(personas["finance"])
-    placed = order(finance, customer, "SO-M", "100.00", on=days(-5)).fact
-    billed = invoice(finance, customer, "INV-M", "500.00", issued=days(-40),
-                     due=days(-10)).fact
-    paid = payment(finance, customer, "PAY-M", "100.00", on=days(-1)).fact
-    invoice(finance, other_customer, "INV-OTHER", "10.00")
+    with module_db(), clock.frozen_at(NOW):
+        customer = _customer(module_personas, "账款客户")
+        other_customer = _customer(module_personas, "同事的客户", manager="account_manager_2")
+        finance = Actor.for_user(module_personas["finance"])
+        placed = order(finance, customer, "SO-M", "100.00", on=days(-5)).fact
+        billed = invoice(finance, customer, "INV-M", "500.00", issued=days(-40),
+                         due=days(-10)).fact
+        paid = payment(finance, customer, "PAY-M", "100.00", on=days(-1)).fact
+        invoice(finance, other_customer, "INV-OTHER", "10.00")
     return {"customer_code": customer.code, "customer_id": str(customer.pk),
             "order_id": str(placed.pk), "invoice_id": str(billed.pk),
             "payment_id": str(paid.pk), "pk": str(billed.pk)}
+
+
+@pytest.fixture
+def matrix_world(db: None, module_matrix_world: dict[str, str]) -> dict[str, str]:
+    """The shared matrix world; a module using it overrides `personas` with `shared_personas`
+    so that its users are the world's."""
+    return dict(module_matrix_world)

@@ -8,17 +8,12 @@ from custguard.core.models import AuditEntry
 from custguard.credit.models import CreditScore, GateCheck, Reservation
 from custguard.customers.models import GroupStanding, Standing
 from custguard.ledger.models import Allocation, Invoice, Order, Payment
+from custguard.testing.shared import table_rows
 
 
 def state() -> dict[str, Any]:
-    return {
-        "orders": list(Order.objects.order_by("pk").values()),
-        "invoices": list(Invoice.objects.order_by("pk").values()),
-        "payments": list(Payment.objects.order_by("pk").values()),
-        "allocations": list(Allocation.objects.order_by("pk").values()),
-        "standings": list(Standing.objects.order_by("pk").values()),
-        "group_standings": list(GroupStanding.objects.order_by("pk").values()),
-        "reservations": list(Reservation.objects.order_by("pk").values()),
+    return table_rows(Order, Invoice, Payment, Allocation, Standing, GroupStanding,
+                      Reservation) | {
         "gate_checks": GateCheck.objects.count(),
         "scores": CreditScore.objects.count(),
         "audit": list(AuditEntry.objects.order_by("seq").values_list("seq", "hash")),

@@ -110,6 +110,18 @@ def _fill(value: Any, world: dict[str, str]) -> Any:
 CASES = [pytest.param(row, role, id=f"{row.id} as {role}") for row in TABLE for role in ROLES]
 
 
+@pytest.fixture
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    """The users of the shared matrix world (conftest `module_matrix_world`)."""
+    return shared_personas
+
+
+@pytest.fixture
+def bearer_for(shared_bearer_for: Callable[[User], dict[str, str]],
+               ) -> Callable[[User], dict[str, str]]:
+    return shared_bearer_for
+
+
 @pytest.mark.parametrize(("row", "role"), CASES)
 def test_permission_matrix(row: Row, role: str, matrix_world: dict[str, str],
                            personas: dict[str, User],

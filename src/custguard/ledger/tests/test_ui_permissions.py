@@ -84,6 +84,17 @@ def fill(data: dict[str, Any], world: dict[str, str]) -> dict[str, Any]:
             for key, value in data.items()}
 
 
+@pytest.fixture
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    """The users of the shared matrix world (conftest `module_matrix_world`)."""
+    return shared_personas
+
+
+@pytest.fixture
+def client_for(shared_client_for: Callable[[User], Client]) -> Callable[[User], Client]:
+    return shared_client_for
+
+
 @pytest.mark.parametrize(("page", "role"), [(page, role) for page in TABLE for role in ROLES],
                          ids=[f"{page.id} as {role}" for page in TABLE for role in ROLES])
 def test_permission_matrix(page: Page, role: str, matrix_world: dict[str, str],
