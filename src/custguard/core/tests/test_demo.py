@@ -1,12 +1,11 @@
-"""`custguard demo`: the demo users, the deterministic registry builder and the command."""
+"""`custguard demo`: the demo users and the deterministic registry builder (the command itself:
+test_demo_command.py)."""
 
 from __future__ import annotations
 
 import re
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, RequestFactory
 
@@ -14,7 +13,6 @@ from custguard.core.actors import Actor
 from custguard.core.demo_users import DEMO_PEOPLE, ensure_demo_users
 from custguard.core.models import AuditEntry, User
 from custguard.core.roles import ADMIN, ALL_ROLES
-from custguard.core.services.audit import verify_chain
 from custguard.customers.demo import (
     build_registry_demo,
     credit_code_is_valid,
@@ -167,48 +165,3 @@ def test_every_role_user_exists_and_can_log_in(demo_users: dict[str, User]) -> N
     assert User.objects.count() == len(DEMO_PEOPLE)
     assert AuditEntry.objects.count() == entries
     assert User.objects.get(username="finance").check_password(PASSWORD)
-
-
-def test_command_if_empty_does_nothing_the_second_time() -> None:
-    out = StringIO()
-    call_command("demo", "--customers", "30", "--if-empty", "--no-progress",
-                 "--password", PASSWORD, stdout=out)
-    text = out.getvalue()
-    assert Customer.objects.count() == 30
-    for role in ALL_ROLES:
-        assert role in text
-    assert PASSWORD in text and "customers" in text
-    entries = AuditEntry.objects.count()
-    users = User.objects.count()
-
-    out = StringIO()
-    call_command("demo", "--customers", "30", "--if-empty", "--no-progress",
-                 "--password", PASSWORD, stdout=out)
-    assert "skipped" in out.getvalue()
-    assert "account_manager_3" in out.getvalue() and PASSWORD in out.getvalue()
-    assert Customer.objects.count() == 30
-    assert AuditEntry.objects.count() == entries
-    assert User.objects.count() == users
-    assert verify_chain() is None
-
-
-def test_command_builds_in_one_audited_job() -> None:
-    call_command("demo", "--customers", "40", "--seed", "3", "--no-progress",
-                 stdout=StringIO())
-    assert Customer.objects.count() == 40
-    assert verify_chain() is None
-    creates = AuditEntry.objects.filter(action="customer.create")
-    assert creates.count() == 40
-    assert set(creates.values_list("actor_kind", "actor_label")) == {("job", "demo")}
-    assert AuditEntry.objects.filter(action="group.create").exists()
-
-
-def test_command_publishes_the_default_policy_once() -> None:
-    from custguard.core.models import PolicyVersion
-    from custguard.core.services.policies import version_in_force
-
-    call_command("demo", "--customers", "5", "--no-progress", stdout=StringIO())
-    version = version_in_force()
-    assert version is not None and version.number == 1
-    call_command("demo", "--customers", "5", "--seed", "4", "--no-progress", stdout=StringIO())
-    assert PolicyVersion.objects.count() == 1

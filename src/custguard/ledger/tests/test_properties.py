@@ -235,6 +235,8 @@ def _apply(books: Books, actor: Actor, customers: list[Customer], n: int,
     raise AssertionError(kind)
 
 
+@pytest.mark.budget(9, why="60 generated histories of up to 30 posts each, every one "
+                        "checked after each post, today and after the nightly job")
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
