@@ -6,7 +6,15 @@ BIN := $(VENV)/bin
 export CUSTGUARD_DATA_DIR ?= $(CURDIR)/var
 POSTGRES_URL ?= $(or $(CUSTGUARD_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
-.PHONY: demo test install install-test lint typecheck migrations-check test-sqlite test-postgres test-browser messages serve clean
+# One random test order per `make test`, shared by every pass; `make test TEST_SEED=N` repeats it.
+TEST_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+# Two workers for two cores; a module's tests stay on one worker so its shared data is built once.
+TEST_WORKERS ?= 2
+PYTEST := CUSTGUARD_TESTING=true $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -p randomly --randomly-seed=$(TEST_SEED)
+STAGE_TIMES := $(CUSTGUARD_DATA_DIR)/test-stage-times.txt
+TEST_STAGES := install lint typecheck migrations sqlite postgres browser
+
+.PHONY: demo test install install-test chromium lint typecheck migrations-check test-sqlite test-postgres test-browser stage-install stage-lint stage-typecheck stage-migrations stage-sqlite stage-postgres stage-browser messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +38,30 @@ demo: install
 	@echo "custguard: open http://127.0.0.1:8000/ and log in with one of the users above"
 	CUSTGUARD_DEBUG=true $(BIN)/custguard serve --host 127.0.0.1 --port 8000 --with-jobs
 
-## make test: lint, types, migrations, the suite on SQLite, the DB tests on PostgreSQL, browser
-test: install-test chromium lint typecheck migrations-check test-sqlite test-postgres test-browser
+## make test: install, lint, types, migrations, the suite on SQLite, the DB tests on PostgreSQL,
+## the browser tests; one line per stage with its wall time, and a summary at the end.
+test:
+	@mkdir -p $(CUSTGUARD_DATA_DIR); : > $(STAGE_TIMES); status=0; \
+	echo "custguard tests: random order seed $(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"; \
+	for stage in $(TEST_STAGES); do \
+	  start=$$(date +%s%N); \
+	  $(MAKE) --no-print-directory stage-$$stage TEST_SEED=$(TEST_SEED) || status=$$?; \
+	  ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
+	  line=$$(printf 'stage %-11s %5d.%d s' $$stage $$((ms / 1000)) $$((ms % 1000 / 100))); \
+	  [ $$status = 0 ] || line="$$line   FAILED (exit $$status)"; \
+	  echo "$$line" | tee -a $(STAGE_TIMES); \
+	  [ $$status = 0 ] || break; \
+	done; \
+	echo "---- make test: wall time per stage (seed $(TEST_SEED)) ----"; cat $(STAGE_TIMES); \
+	exit $$status
+
+stage-install: install-test chromium
+stage-lint: lint
+stage-typecheck: typecheck
+stage-migrations: migrations-check
+stage-sqlite: test-sqlite
+stage-postgres: test-postgres
+stage-browser: test-browser
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -51,13 +81,14 @@ migrations-check:
 	CUSTGUARD_TESTING=true $(BIN)/custguard makemigrations --check --dry-run
 
 test-sqlite:
-	CUSTGUARD_TESTING=true $(BIN)/pytest -m "not browser" -q
+	CUSTGUARD_TEST_PASS=sqlite $(PYTEST) -m "not browser"
 
 test-postgres:
-	@CUSTGUARD_TESTING=true $(BIN)/python -m custguard.testing.postgres_pass "$(POSTGRES_URL)" -- $(BIN)/pytest -m "django_db and not browser" -q
+	@CUSTGUARD_TESTING=true $(BIN)/python -m custguard.testing.postgres_pass "$(POSTGRES_URL)" -- \
+	  env CUSTGUARD_TEST_PASS=postgres $(PYTEST) -m "django_db and not browser"
 
 test-browser:
-	CUSTGUARD_TESTING=true $(BIN)/pytest -m browser -q
+	CUSTGUARD_TEST_PASS=browser $(PYTEST) -m browser
 
 messages:
 	cd src/custguard && ../../$(BIN)/custguard makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/custguard compilemessages
