@@ -7,7 +7,9 @@ export CUSTGUARD_DATA_DIR ?= $(CURDIR)/var
 POSTGRES_URL ?= $(or $(CUSTGUARD_TEST_POSTGRES_URL),postgresql://postgres@127.0.0.1:5432/postgres)
 
 # One random test order per `make test`, shared by every pass; `make test TEST_SEED=N` repeats it.
-TEST_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+ifndef TEST_SEED
+TEST_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
 # Two workers for two cores; a module's tests stay on one worker so its shared data is built once.
 TEST_WORKERS ?= 2
 PYTEST := CUSTGUARD_TESTING=true $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -p randomly --randomly-seed=$(TEST_SEED)
@@ -87,8 +89,9 @@ test-postgres:
 	@CUSTGUARD_TESTING=true $(BIN)/python -m custguard.testing.postgres_pass "$(POSTGRES_URL)" -- \
 	  env CUSTGUARD_TEST_PASS=postgres $(PYTEST) -m "django_db and not browser"
 
+# One process: one live server and one Chromium for all the browser tests.
 test-browser:
-	CUSTGUARD_TEST_PASS=browser $(PYTEST) -m browser
+	CUSTGUARD_TEST_PASS=browser $(PYTEST) -n 0 -m browser
 
 messages:
 	cd src/custguard && ../../$(BIN)/custguard makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/custguard compilemessages

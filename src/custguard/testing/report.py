@@ -25,6 +25,7 @@ BUDGET_SECONDS = {
     "test": 1.0,
     "property": 3.0,  # a Hypothesis test: hundreds of examples in one test
     "transactional": 5.0,  # races real threads or processes against committed data
+    "browser": 12.0,  # drives real Chromium through whole pages against a live server
     "shared": 10.0,  # one build of data shared by a module, class or session
 }
 # PostgreSQL round trips cost more than SQLite's in-process calls; the same test may take this
@@ -60,7 +61,7 @@ class SlowestTests:
         self.seconds[report.nodeid] += max(report.duration - shared, 0.0)
         if report.when == "setup":
             keywords = getattr(report, "keywords", {})
-            kind = next((k for k in ("transactional", "property") if k in keywords), "test")
+            kind = next((k for k in ("browser", "transactional", "property") if k in keywords), "test")
             self.kind.setdefault(report.nodeid, kind)
 
     def budget_of(self, key: str) -> float:

@@ -230,6 +230,8 @@ def test_a_bad_variable_stops_start_up_naming_it(tmp_path: Path, variable: str,
     assert variable in last_line
 
 
+@pytest.mark.budget(3, why="starts a fresh interpreter and a whole Django with production "
+                             "settings: the point of the test is that nothing is loaded yet")
 def test_deploy_check_passes_with_the_documented_production_variables(tmp_path: Path) -> None:
     env = _clean_env(
         tmp_path,
