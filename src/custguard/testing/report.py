@@ -61,7 +61,8 @@ class SlowestTests:
         self.seconds[report.nodeid] += max(report.duration - shared, 0.0)
         if report.when == "setup":
             keywords = getattr(report, "keywords", {})
-            kind = next((k for k in ("browser", "transactional", "property") if k in keywords), "test")
+            kinds = ("browser", "transactional", "property")
+            kind = next((k for k in kinds if k in keywords), "test")
             self.kind.setdefault(report.nodeid, kind)
 
     def budget_of(self, key: str) -> float:
