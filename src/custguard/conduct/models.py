@@ -8,6 +8,7 @@ steps, measures, criteria) come from the policy version that decided, which ever
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -15,9 +16,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from custguard.core import limits
 from custguard.customers.models import Customer
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
+NOTE_TEXT = limits.model_text(limits.NOTE)  # free text: core/limits.py
 USER = settings.AUTH_USER_MODEL
 
 
@@ -37,7 +40,7 @@ class ViolationCase(models.Model):
     severity = models.CharField(_("severity"), max_length=10)
     points = models.PositiveSmallIntegerField(_("points"))
     occurred_on = models.DateField(_("occurred on"))
-    description = models.TextField(_("description"))
+    description = models.TextField(_("description"), **NOTE_TEXT)
     source = models.CharField(_("source"), max_length=50, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=14, choices=Status.choices,
@@ -51,7 +54,7 @@ class ViolationCase(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("decided by"))
-    decision_reason = models.TextField(_("decision reason"), blank=True)
+    decision_reason = models.TextField(_("decision reason"), blank=True, **NOTE_TEXT)
     policy_version = models.PositiveIntegerField(_("policy version"))
 
     class Meta:
@@ -169,16 +172,16 @@ class Penalty(models.Model):
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True, db_index=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    end_reason = models.TextField(_("reason it ended"), blank=True)
+    end_reason = models.TextField(_("reason it ended"), blank=True, **NOTE_TEXT)
     rectification_due_on = models.DateField(_("rectify by"), null=True, blank=True)
     rectified_at = models.DateTimeField(_("rectified at"), null=True, blank=True)
-    rectification_note = models.TextField(_("rectification note"), blank=True)
+    rectification_note = models.TextField(_("rectification note"), blank=True, **NOTE_TEXT)
     escalated_to = models.ForeignKey(ViolationCase, null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="escalated_from",
                                      verbose_name=_("escalated as"))
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="replaced_by", verbose_name=_("replaces"))
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, **NOTE_TEXT)
 
     class Meta:
         verbose_name = _("penalty")
@@ -211,7 +214,7 @@ class Fine(models.Model):
                               default=Status.DUE)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     settled_by_label = models.CharField(_("settled by"), max_length=150, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, **NOTE_TEXT)
 
     class Meta:
         verbose_name = _("fine")
@@ -234,6 +237,8 @@ class Notice(models.Model):
         FAILED = "failed", _("E-mail failed")
         NO_ADDRESS = "no_address", _("No e-mail address: deliver by post")
 
+    PII_FIELDS: ClassVar[dict[str, str]] = {"recipient": "email"}  # core/pii.py
+
     penalty = models.ForeignKey(Penalty, on_delete=models.PROTECT, related_name="notices",
                                 verbose_name=_("penalty"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="notices",
@@ -251,7 +256,7 @@ class Notice(models.Model):
     response_due_on = models.DateField(_("respond by"))
     appeal_deadline = models.DateField(_("appeal by"))
     responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
-    response = models.TextField(_("customer's response"), blank=True)
+    response = models.TextField(_("customer's response"), blank=True, **NOTE_TEXT)
     response_recorded_by = models.CharField(_("response recorded by"), max_length=150,
                                             blank=True)
 
@@ -295,11 +300,11 @@ class BlacklistEntry(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("decided by"))
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, **NOTE_TEXT)
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
     ends_on = models.DateField(_("ends on"), null=True, blank=True, db_index=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
-    end_reason = models.TextField(_("reason it ended"), blank=True)
+    end_reason = models.TextField(_("reason it ended"), blank=True, **NOTE_TEXT)
 
     class Meta:
         verbose_name = _("blacklist entry")
@@ -388,7 +393,7 @@ class PartnerMatch(models.Model):
     reviewed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, **NOTE_TEXT)
 
     class Meta:
         verbose_name = _("partner match")
@@ -429,7 +434,7 @@ class Appeal(models.Model):
                                         on_delete=models.PROTECT, related_name="appeals",
                                         verbose_name=_("blacklist entry"))
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
-    grounds = models.TextField(_("grounds"))
+    grounds = models.TextField(_("grounds"), **NOTE_TEXT)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices,
                               default=Status.FILED, db_index=True)
     filed_at = models.DateTimeField(_("filed at"))
@@ -439,7 +444,7 @@ class Appeal(models.Model):
                                  related_name="+", verbose_name=_("reviewer"))
     review_started_at = models.DateTimeField(_("review started at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, **NOTE_TEXT)
     replacement = models.ForeignKey(Penalty, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("lighter penalty"))
 

@@ -9,9 +9,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from custguard.core import limits
 from custguard.customers.models import Customer, CustomerGroup
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
+REASON_TEXT = limits.model_text(limits.REASON)  # free text: core/limits.py
 
 
 class CreditScore(models.Model):
@@ -71,7 +73,7 @@ class CreditOverride(models.Model):
     credit_limit = models.DecimalField(_("credit limit"), **MONEY, null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), null=True,
                                                           blank=True)
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), **REASON_TEXT)
     expires_on = models.DateField(_("expires on"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.PENDING, db_index=True)
@@ -84,7 +86,7 @@ class CreditOverride(models.Model):
                                    on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, **REASON_TEXT)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
 
     class Meta:
@@ -124,7 +126,7 @@ class CreditReview(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed at"))
     score = models.ForeignKey(CreditScore, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", verbose_name=_("score"))
-    note = models.TextField(_("note"))
+    note = models.TextField(_("note"), **REASON_TEXT)
     next_review_on = models.DateField(_("next review"))
 
     class Meta:
@@ -162,7 +164,7 @@ class Reservation(models.Model):
                                    on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_reason = models.TextField(_("decision reason"), blank=True)
+    decision_reason = models.TextField(_("decision reason"), blank=True, **REASON_TEXT)
     invoice = models.ForeignKey("ledger.Invoice", null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="+",
                                 verbose_name=_("invoice"))

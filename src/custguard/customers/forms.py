@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from custguard.core import limits
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
 from custguard.customers import selectors
@@ -73,7 +74,8 @@ class CustomerForm(StyledFormMixin, forms.Form):
     id_number = _customer["id_number"]
     address = _customer["address"]
     notes = _customer["notes"]
-    reason = forms.CharField(label=_("Reason for the change"), required=False, max_length=500,
+    reason = forms.CharField(label=_("Reason for the change"), required=False,
+                             max_length=limits.CHANGE_REASON,
                              help_text=_("Recorded in the customer's timeline"))
 
     def __init__(self, *args: Any, user: User, customer: Customer | None = None,
@@ -146,7 +148,7 @@ def _customer_by_code(user: User, code: str) -> Customer:
 
 class GroupForm(StyledFormMixin, forms.Form):
     name = forms.CharField(label=_("name"), max_length=200)
-    notes = forms.CharField(label=_("notes"), required=False,
+    notes = forms.CharField(label=_("notes"), required=False, max_length=limits.NOTE,
                             widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -154,7 +156,8 @@ class GroupCreateForm(GroupForm):
     parent = forms.CharField(label=_("parent customer"), max_length=9,
                              help_text=_("Code of the group's parent customer"))
     members = forms.CharField(
-        label=_("members"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("members"), required=False, max_length=limits.NOTE,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Codes of further member customers, separated by spaces, commas or lines"))
     field_order = ["name", "parent", "members", "notes"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -11,11 +12,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from custguard.core import limits
+
 region_code_validator = RegexValidator(r"^\d{6}$", _("A region code is exactly 6 digits."))
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 -]{4,30}$",
     _("Enter a phone number of digits, optionally with a leading + and spaces or dashes."))
 MONEY = {"max_digits": 16, "decimal_places": 2, "default": Decimal("0.00")}
+NOTE_TEXT = limits.model_text(limits.NOTE)  # free text: core/limits.py
 
 
 class Region(models.Model):
@@ -97,7 +101,7 @@ class CustomerGroup(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True)
     parent = models.OneToOneField("Customer", on_delete=models.PROTECT,
                                   related_name="parent_of_group", verbose_name=_("parent customer"))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, **NOTE_TEXT)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"))
 
@@ -131,13 +135,17 @@ class Customer(models.Model):
                               default=CustomerStatus.ACTIVE, db_index=True)
     group = models.ForeignKey(CustomerGroup, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="members", verbose_name=_("group"))
-    # Personal / identifying data, masked for roles without core.view_pii.
+    # Personal / identifying data, masked for roles without core.view_pii (core/pii.py): by
+    # field, its mask, or the model of the records it holds in audit entries.
+    PII_FIELDS: ClassVar[dict[str, str]] = {
+        "phone": "phone", "id_number": "id_number", "address": "address",
+        "contacts": "customers.contact"}
     phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True,
                              validators=[phone_validator])
     id_number = models.CharField(_("ID / credit code"), max_length=32, blank=True,
                                  help_text=_("Unified social credit code or ID card number"))
     address = models.CharField(_("address"), max_length=300, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, **NOTE_TEXT)
     created_at = models.DateTimeField(_("created at"), db_index=True)
     updated_at = models.DateTimeField(_("updated at"))
 
@@ -155,6 +163,8 @@ class Customer(models.Model):
 
 
 class Contact(models.Model):
+    PII_FIELDS: ClassVar[dict[str, str]] = {"name": "name", "phone": "phone", "email": "email"}
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts",
                                  verbose_name=_("customer"))
     name = models.CharField(_("name"), max_length=100)

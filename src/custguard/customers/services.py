@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
@@ -150,6 +150,7 @@ def _locked_customer(actor: Actor, customer: Customer) -> Customer:
 def update_customer(actor: Actor, customer: Customer, *, reason: str = "",
                     **fields: Any) -> Customer:
     _require(actor, "customers.change_customer")
+    reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     customer = _locked_customer(actor, customer)
     for forbidden in ("code", "serial", "region"):
         if forbidden in fields:
@@ -248,6 +249,7 @@ def create_group(actor: Actor, *, name: str, parent: Customer,
                  members: Sequence[Customer] = (), notes: str = "") -> CustomerGroup:
     _require(actor, "customers.add_customergroup")
     name = name.strip()
+    notes = limits.bounded(notes, limits.NOTE, "notes")
     if not name:
         raise ValidationFailed(_("a group needs a name"), field="name")
     if CustomerGroup.objects.filter(name=name).exists():
@@ -280,6 +282,8 @@ def update_group(actor: Actor, group: CustomerGroup, *, name: str | None = None,
                                        field="name")
         before["name"], after["name"] = group.name, name
         group.name = name
+    if notes is not None:
+        notes = limits.bounded(notes, limits.NOTE, "notes")
     if notes is not None and notes != group.notes:
         before["notes"], after["notes"] = group.notes, notes
         group.notes = notes

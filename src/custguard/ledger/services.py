@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, Sum
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
@@ -244,6 +244,7 @@ def cancel_order(actor: Actor, customer: Customer, *, source: str, external_id: 
     """A cancellation is a new fact that refers to the order; any credit the gate reserved for
     the order is given back."""
     _require(actor, "ledger.add_order")
+    reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     source, external_id = _clean_identity(source, external_id)
     _not_future(cancelled_on, "cancelled_on")
     order = Order.objects.filter(source=order_source.strip(),
@@ -498,6 +499,7 @@ def reverse_payment(actor: Actor, customer: Customer, *, source: str, external_i
                     reason: str = "") -> Posted[Payment]:
     """A payment that bounced: a reversal fact undoes its allocations and restores posted."""
     _require(actor, "ledger.add_payment")
+    reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     source, external_id = _clean_identity(source, external_id)
     _not_future(reversed_on, "reversed_on")
     payment = Payment.objects.filter(source=payment_source.strip(),

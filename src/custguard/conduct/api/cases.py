@@ -40,6 +40,7 @@ from custguard.conduct.services.common import refuse_state
 from custguard.conduct.views.cases import common
 from custguard.conduct.views.cases.case_pages import evidence_response
 from custguard.conduct.views.cases.penalty_pages import with_measure
+from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
@@ -57,7 +58,7 @@ MeasureCode = Literal[
     "CREDIT_LIMIT_REDUCTION", "PREPAY_ONLY", "ORDER_BLOCK", "SERVICE_SUSPENSION",
     "BLACKLIST_PROPOSAL", "TERMINATION", "LEGAL_REFERRAL"]
 CUSTOMER_HELP = "customer id, or its 9-digit code"
-MAX_TEXT = 4000
+MAX_TEXT = limits.NOTE
 
 
 def require(actor: Actor, perm: str) -> None:
@@ -471,7 +472,7 @@ def get_case(request: HttpRequest, case_id: int) -> Any:
                      "is already attached")
 def add_evidence(request: HttpRequest, case_id: int,
                  file: UploadedFile | None = File(None),  # noqa: B008 - Ninja's declaration
-                 note: str = Form("", max_length=300)) -> Any:  # noqa: B008
+                 note: str = Form("", max_length=limits.SHORT_TEXT)) -> Any:  # noqa: B008
     actor = actor_from_request(request)
     require(actor, "conduct.add_evidence")
     case = case_of(actor, case_id)
@@ -498,7 +499,8 @@ def download_evidence(request: HttpRequest, evidence_id: int) -> Any:
 
 
 class InvestigateIn(InputSchema):
-    investigator: str | None = Field(None, description="username; default: the caller")
+    investigator: str | None = Field(None, max_length=150,
+                                     description="username; default: the caller")
 
 
 class ReasonIn(InputSchema):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import mimetypes
+import uuid
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import IO
 
 from django.conf import settings
@@ -26,7 +25,7 @@ from custguard.conduct.services.common import (
     require,
     today,
 )
-from custguard.core import clock
+from custguard.core import clock, filetypes, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, ValidationFailed
 from custguard.core.services import audit
@@ -110,13 +109,7 @@ def report(actor: Actor, customer: Customer, *, violation_type: str, occurred_on
     return Reported(case, created=True)
 
 
-def _check_file(name: str, size: int) -> str:
-    extension = PurePath(name).suffix.lower().lstrip(".")
-    allowed = [kind.lower() for kind in settings.CUSTGUARD_EVIDENCE_TYPES]
-    if extension not in allowed:
-        raise ValidationFailed(_("files of type .%(ext)s are not accepted; accepted: "
-                                 "%(types)s") % {"ext": extension or "?",
-                                                 "types": ", ".join(allowed)}, field="file")
+def _check_size(size: int) -> None:
     limit = settings.CUSTGUARD_EVIDENCE_MAX_MB * 1024 * 1024
     if size > limit:
         raise ValidationFailed(_("the file is %(size).1f MB; at most %(limit)d MB is "
@@ -125,7 +118,6 @@ def _check_file(name: str, size: int) -> str:
                                field="file")
     if size == 0:
         raise ValidationFailed(_("the file is empty"), field="file")
-    return extension
 
 
 def _digest(stream: IO[bytes]) -> str:
@@ -139,10 +131,16 @@ def _digest(stream: IO[bytes]) -> str:
 
 def add_evidence(actor: Actor, case: ViolationCase, upload: File, *, note: str = "",
                  content_type: str = "application/octet-stream") -> Evidence:
-    """Attach a file to an open case; the same file twice is kept once."""
+    """Attach a file to an open case; the same file twice is kept once. The content is
+    sniffed (`core.filetypes`): a program, a web page, or content that is not what the name
+    or the declared `content_type` says is refused. The file is stored under a generated name;
+    the uploader's name is kept, sanitised, only to show and to name the download."""
     require(actor, "conduct.add_evidence")
-    name = PurePath(upload.name or "evidence").name[:255]
-    _check_file(name, upload.size or 0)
+    _check_size(upload.size or 0)
+    checked = filetypes.check_upload(upload.name or "", content_type, upload,
+                                     settings.CUSTGUARD_EVIDENCE_TYPES)
+    name = checked.name
+    note = limits.bounded(note, limits.SHORT_TEXT, "note")
     digest = _digest(upload)
     with transaction.atomic():
         case = ViolationCase.objects.select_for_update(no_key=True).get(pk=case.pk)
@@ -152,16 +150,15 @@ def add_evidence(actor: Actor, case: ViolationCase, upload: File, *, note: str =
         existing = case.evidence.filter(sha256=digest).first()
         if existing is not None:
             return existing
-        # The type is what the file name says, not what the uploader claimed.
-        guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        evidence = Evidence(case=case, original_name=name, content_type=guessed[:100],
-                            size=upload.size or 0, sha256=digest, note=note.strip()[:300],
+        evidence = Evidence(case=case, original_name=name, content_type=checked.content_type,
+                            size=upload.size or 0, sha256=digest, note=note,
                             uploaded_at=clock.now(), uploaded_by_label=actor.label[:150])
-        evidence.file.save(f"{digest[:16]}-{name}", upload, save=False)
+        evidence.file.save(f"{uuid.uuid4().hex}.{checked.extension}", upload, save=False)
         try:  # a refused write must not leave the stored file behind
             evidence.save()
             audit.record(actor, "conduct.evidence_add", evidence, customer_id=case.customer_id,
                          after={"case": case.pk, "file": name, "size": evidence.size,
+                                "content_type": evidence.content_type,
                                 "sha256": digest, "note": evidence.note})
         except BaseException:
             evidence.file.delete(save=False)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.services.policies import policy_in_force
@@ -14,7 +14,7 @@ from custguard.policy.codes import Severity
 from custguard.policy.conduct import ViolationFact
 from custguard.policy.schema import PolicyDocument
 
-MAX_REASON = 4000
+MAX_REASON = limits.NOTE
 
 
 def require(actor: Actor, perm: str) -> None:

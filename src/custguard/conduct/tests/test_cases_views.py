@@ -300,13 +300,14 @@ def test_evidence_is_streamed_as_an_attachment_to_those_who_may_see_it(
         client_for: Callable[[User], Client]) -> None:
     case = report(am, customer, "CROSS_REGION_SALES")
     evidence = cases.add_evidence(am, case, upload("现场 照片.pdf"),
-                                  content_type="text/html")  # what the uploader claimed
+                                  content_type="application/octet-stream")  # no claim
     response = client_for(personas["auditor"]).get(f"/conduct/evidence/{evidence.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF  # type: ignore[attr-defined]
-    assert response["Content-Type"] == "application/pdf"  # from the name, not the claim
+    assert response["Content-Type"] == "application/pdf"  # what the content was checked as
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;")
+    assert f'filename="evidence-{evidence.pk}.pdf"' in disposition  # the ASCII fallback
     assert "filename*=utf-8''%E7%8E%B0%E5%9C%BA%20%E7%85%A7%E7%89%87.pdf" in disposition
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response["Cache-Control"]

@@ -19,6 +19,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from custguard.api.schemas import InputSchema
+from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
 from custguard.credit import reasons as reason_text
@@ -120,7 +121,8 @@ class GateAnswerOut(Schema):
 
 
 class ReleaseIn(InputSchema):
-    reason: str = Field("", max_length=500, description="why the order was cancelled")
+    reason: str = Field("", max_length=limits.CHANGE_REASON,
+                        description="why the order was cancelled")
 
 
 class ReservationOut(Schema):

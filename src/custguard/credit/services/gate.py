@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
@@ -274,6 +274,7 @@ def release(actor: Actor, reservation: Reservation, *, reason: str = "") -> Rese
     order holds no credit either way. An invoiced order cannot be released."""
     if not (actor.can("credit.change_reservation") or actor.can("credit.check_gate")):
         raise PermissionRefused(_("your role may not release reservations"))
+    reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     with transaction.atomic():
         done = _end(actor, reservation, Reservation.Status.VOIDED, "gate.release",
                     reason=reason)
@@ -339,7 +340,8 @@ def approve_hold(actor: Actor, reservation: Reservation, *, reason: str) -> Rese
     limit, recorded with who and why."""
     if not actor.can("credit.decide_hold"):
         raise PermissionRefused(_("your role may not decide credit holds"))
-    if not reason.strip():
+    reason = limits.bounded(reason, limits.REASON, "reason")
+    if not reason:
         raise ValidationFailed(_("say why the order may go through"), field="reason")
     _version, policy = policy_in_force()
     with transaction.atomic():
@@ -360,7 +362,8 @@ def approve_hold(actor: Actor, reservation: Reservation, *, reason: str) -> Rese
 def reject_hold(actor: Actor, reservation: Reservation, *, reason: str) -> Reservation:
     if not actor.can("credit.decide_hold"):
         raise PermissionRefused(_("your role may not decide credit holds"))
-    if not reason.strip():
+    reason = limits.bounded(reason, limits.REASON, "reason")
+    if not reason:
         raise ValidationFailed(_("say why the order is rejected"), field="reason")
     with transaction.atomic():
         now = clock.now()

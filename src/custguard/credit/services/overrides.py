@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
@@ -49,7 +49,7 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_LIMIT = Decimal("99999999999999.99")  # what the money columns hold
 MAX_TERMS_DAYS = 3650  # as a policy's grade terms
-MAX_REASON = 2000
+MAX_REASON = limits.REASON
 Status = CreditOverride.Status
 CUSTOMER_STANDING_FIELDS = ["credit_limit", "payment_terms_days", "prepay_only",
                             "limit_overridden", "terms_overridden"]

@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.models import User
@@ -41,7 +41,7 @@ from custguard.customers import selectors
 from custguard.customers.models import Customer, CustomerStatus, Standing
 from custguard.policy.codes import GradeCode
 
-MAX_NOTE = 2000
+MAX_NOTE = limits.REASON
 UNRATED_RANK = -1  # customers without a grade come after every graded one
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from custguard.core import clock
+from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from custguard.core.models import AuditEntry, User
@@ -368,6 +368,21 @@ def test_a_decision_needs_a_reason(policy: PolicyDocument, credit_manager: Actor
         decide(credit_manager, held, reason="   ")
     assert error.value.field == "reason"
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("decide", [gate.approve_hold, gate.reject_hold])
+def test_a_decisions_reason_is_bounded(policy: PolicyDocument, credit_manager: Actor,
+                                       decide: Callable[..., Reservation]) -> None:
+    """core.limits.REASON characters at most (issue 9); one more is refused, nothing kept."""
+    customer = make_customer("长理由", limit="1000.00")
+    held = reserve(customer, "5000.00", "SO-53").reservation
+    before = snapshot()
+    with pytest.raises(ValidationFailed) as error:
+        decide(credit_manager, held, reason="因" * (limits.REASON + 1))
+    assert error.value.field == "reason"
+    assert snapshot() == before
+    assert decide(credit_manager, held, reason="因" * limits.REASON).decision_reason == (
+        "因" * limits.REASON)
 
 
 @pytest.mark.parametrize("role", ["sales_manager", "account_manager", "finance", "auditor",

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from custguard.core import clock, exports
+from custguard.core import clock, exports, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
 from custguard.core.forms import StyledFormMixin
@@ -251,7 +251,7 @@ class HoldDecisionForm(StyledFormMixin, forms.Form):
                                           "through")),
                  ("reject", gettext_lazy("Reject: the order may not go on credit"))])
     reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=1000,
+        label=gettext_lazy("Reason"), max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Recorded with your name in the audit log."))
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema, Status
 
+from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import DomainError, PermissionRefused, ValidationFailed
 from custguard.core.transactions import atomic_with_retry
@@ -67,7 +68,7 @@ class OrderCancellationIn(FactIn):
     order_external_id: str = Field(min_length=1, max_length=100,
                                    description="external_id of the cancelled order")
     cancelled_on: dt.date
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=limits.CHANGE_REASON)
 
 
 class InvoiceIn(FactIn):
@@ -113,7 +114,7 @@ class PaymentReversalIn(FactIn):
     payment_external_id: str = Field(min_length=1, max_length=100,
                                      description="external_id of the payment reversed")
     reversed_on: dt.date
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=limits.CHANGE_REASON)
 
 
 def _batch_of(item: type[Schema]) -> Any:

@@ -7,7 +7,6 @@ conduct.services.cases."""
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,7 +52,7 @@ from custguard.conduct.views.cases.common import (
     visible_cases,
     visible_evidence,
 )
-from custguard.core import clock, exports
+from custguard.core import clock, exports, filetypes, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import DomainError, PermissionRefused
 from custguard.core.forms import StyledFormMixin
@@ -423,7 +422,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 class EvidenceForm(StyledFormMixin, forms.Form):
     file = forms.FileField(label=gettext_lazy("File"))
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=300)
+    note = forms.CharField(label=gettext_lazy("Note"), required=False,
+                           max_length=limits.SHORT_TEXT)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -597,15 +597,16 @@ def case_dismiss(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def evidence_response(evidence: Evidence) -> FileResponse:
-    """The stored file as a download under its original name. The type is guessed from the
-    name rather than taken from the uploader, and browsers are told not to sniff it."""
+    """The stored file as a download (never shown inline) under its original name: served as
+    the type its sniffed content was checked to be, and browsers are told not to sniff it."""
     try:
         handle = evidence.file.open("rb")
     except (FileNotFoundError, ValueError) as error:
         raise Http404 from error
-    content_type = mimetypes.guess_type(evidence.original_name)[0] or "application/octet-stream"
-    response = FileResponse(handle, as_attachment=True, filename=evidence.original_name,
-                            content_type=content_type)
+    response = FileResponse(handle, content_type=evidence.content_type
+                            or "application/octet-stream")
+    response["Content-Disposition"] = filetypes.attachment_disposition(
+        evidence.original_name, fallback_stem=f"evidence-{evidence.pk}")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from custguard.credit.presenters import policy_document
 from custguard.customers import selectors
 from custguard.customers.models import Customer
 from custguard.customers.views.common import ACTION_LABELS as REGISTRY_LABELS
-from custguard.customers.views.common import register_value_formatter, shown, timeline
+from custguard.customers.views.common import register_value_formatter, timeline
 from custguard.policy.codes import Measure, RoleCode, Severity, ViolationCategory
 from custguard.policy.conduct import approver_roles
 from custguard.policy.schema import PenaltyStep, PolicyDocument, ViolationType
@@ -466,29 +466,12 @@ ACTION_LABELS = {
 }
 
 
-# Keys of conduct's audit entries that hold personal data the registry's timeline does not
-# know about (a notice's recipient address).
-PII_KEYS = {"recipient": "email"}
-
-
 def timeline_rows(entries: Iterable[AuditEntry], show_pii: bool) -> list[dict[str, Any]]:
-    """Audit entries ready to show (customers.views.common.timeline), each with its action in
-    words, PII masked for the roles that must not see it."""
-    rows = []
-    for item in timeline(entries, show_pii):
-        if not show_pii:
-            item = replace(item, changes=[
-                replace(change, before=_masked(change.before, PII_KEYS[change.field]),
-                        after=_masked(change.after, PII_KEYS[change.field]))
-                if change.field in PII_KEYS else change for change in item.changes])
-        rows.append({"item": item, "label": action_label(item.entry.action)})
-    return rows
-
-
-def _masked(value: str | None, kind: str) -> str | None:
-    if value is None or value == "—":
-        return value
-    return shown(kind, value, False)
+    """Audit entries ready to show (customers.views.common.timeline, which masks PII — a
+    notice's recipient by `Notice.PII_FIELDS` — for the roles that must not see it), each with
+    its action in words."""
+    return [{"item": item, "label": action_label(item.entry.action)}
+            for item in timeline(entries, show_pii)]
 
 
 def action_label(code: str) -> str:
