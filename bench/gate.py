@@ -99,6 +99,7 @@ def main() -> int:
     workdir = tempfile.mkdtemp(prefix="cg-bench-gate-")
     os.environ["CUSTGUARD_DATA_DIR"] = workdir
     os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("CUSTGUARD_AUDIT_KEY", secrets.token_urlsafe(32))
     os.environ["CUSTGUARD_DEBUG"] = "false"  # DEBUG keeps every query in memory
     os.environ["CUSTGUARD_TESTING"] = "false"
     os.environ["CUSTGUARD_HTTPS"] = "false"  # plain HTTP on the loopback

@@ -118,6 +118,7 @@ def main() -> int:
     workdir = tempfile.mkdtemp(prefix="cg-bench-")
     os.environ["CUSTGUARD_DATA_DIR"] = workdir
     os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("CUSTGUARD_AUDIT_KEY", secrets.token_urlsafe(32))
     os.environ["CUSTGUARD_DEBUG"] = "false"  # DEBUG keeps every query in memory
     os.environ["DJANGO_SETTINGS_MODULE"] = "custguard.settings"
     scratch: tuple[str, str, str] | None = None

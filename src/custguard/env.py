@@ -6,6 +6,7 @@ deployment shows up as one clear error at start-up instead of a surprise later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -55,6 +56,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str, *, name: str = "value") -> tuple[IPNetwork, ...]:
+    """Comma-separated IP addresses and CIDR blocks ("10.0.0.1, 192.168.0.0/16, ::1")."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))  # host bits set: refused
+        except ValueError:
+            raise ConfigurationError(
+                f"{name}: {item!r} is not an IP address or a CIDR block (e.g. 10.0.0.0/8)",
+            ) from None
+    return tuple(networks)
+
+
+def env_networks(name: str) -> tuple[IPNetwork, ...]:
+    """IP addresses and CIDR blocks from a comma-separated variable; none when unset."""
+    return parse_networks(os.environ.get(name, ""), name=name)
+
+
+def env_secret(name: str, *, required: bool, min_length: int, hint: str) -> str:
+    """A secret such as a key: "" when unset and not required; too short is refused."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        if required:
+            raise ConfigurationError(f"{name} is required unless CUSTGUARD_DEBUG=true ({hint})")
+        return ""
+    if len(value) < min_length:
+        raise ConfigurationError(
+            f"{name} is too short: it needs at least {min_length} characters ({hint})")
+    return value
 
 
 def env_path(name: str, default: Path) -> Path:

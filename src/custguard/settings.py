@@ -13,7 +13,9 @@ from custguard.env import (
     env_currency,
     env_int,
     env_list,
+    env_networks,
     env_path,
+    env_secret,
     env_str,
     env_time_zone,
 )
@@ -34,6 +36,21 @@ if not _secret:
         )
     _secret = "insecure-development-key-only-for-debug-and-tests"  # noqa: S105
 SECRET_KEY = _secret
+
+# The key of the audit chain's checkpoints (core/services/audit_checkpoints.py). It must not live
+# in the database: whoever can rewrite the database must not be able to forge a checkpoint.
+_AUDIT_KEY_HINT = ("generate one with: python -c 'import secrets; "
+                   "print(secrets.token_urlsafe(32))'")
+CUSTGUARD_AUDIT_KEY = env_secret("CUSTGUARD_AUDIT_KEY", required=not (DEBUG or TESTING),
+                                 min_length=32, hint=_AUDIT_KEY_HINT)
+if not CUSTGUARD_AUDIT_KEY and TESTING:
+    CUSTGUARD_AUDIT_KEY = "insecure-audit-key-only-for-the-tests-0123456789"  # noqa: S105
+# Retired keys, so checkpoints made before a rotation still verify (comma-separated).
+CUSTGUARD_AUDIT_PREVIOUS_KEYS = env_list("CUSTGUARD_AUDIT_PREVIOUS_KEYS", [])
+# In debug without a key, one is generated on first use into this file (the demo).
+CUSTGUARD_AUDIT_KEY_FILE = DATA_DIR / "audit.key"
+# Where the checkpoint job also appends each checkpoint (append-only storage), if set.
+CUSTGUARD_AUDIT_CHECKPOINT_FILE = env_str("CUSTGUARD_AUDIT_CHECKPOINT_FILE", "") or ""
 
 ALLOWED_HOSTS = env_list(
     "CUSTGUARD_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG or TESTING else []
@@ -130,13 +147,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed-login throttling (django-axes): lock a username+IP pair after 5 failures for 15 minutes.
+# Failed-login throttling (django-axes): lock an account from one client (username + the client's
+# IP together) after 5 failures for 15 minutes. The client's IP is REMOTE_ADDR, or, when that is
+# one of CUSTGUARD_TRUSTED_PROXIES, the right-most untrusted X-Forwarded-For address
+# (core/client_ip.py); a client's own X-Forwarded-For is never believed.
 AXES_FAILURE_LIMIT = env_int("CUSTGUARD_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+CUSTGUARD_TRUSTED_PROXIES = env_networks("CUSTGUARD_TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "custguard.core.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_ENABLED = env_bool("CUSTGUARD_LOGIN_THROTTLING", True)
+
+# API tokens: the longest a token may live, in days; a token made without an expiry gets it
+# (core/services/tokens.py).
+CUSTGUARD_TOKEN_MAX_DAYS = env_int("CUSTGUARD_TOKEN_MAX_DAYS", 365, minimum=1)
 
 # Sessions and CSRF
 HTTPS = env_bool("CUSTGUARD_HTTPS", not (DEBUG or TESTING))

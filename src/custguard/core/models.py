@@ -94,6 +94,27 @@ class AuditEntry(models.Model):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
 
 
+class AuditCheckpoint(models.Model):
+    """A keyed anchor of the chain's head: an HMAC (with a key kept outside the database) over
+    the sequence and hash of the last entry and the entry count. Whoever rewrites the database
+    cannot make a new one that verifies (see core/services/audit_checkpoints.py)."""
+
+    seq = models.BigIntegerField(_("sequence"), db_index=True)
+    entry_hash = models.CharField(_("entry hash"), max_length=64)
+    entry_count = models.BigIntegerField(_("entries"))
+    created_at = models.DateTimeField(_("created at"))
+    key_id = models.CharField(_("key id"), max_length=16)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq", "created_at"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class PolicyVersion(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

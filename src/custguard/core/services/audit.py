@@ -258,11 +258,15 @@ class ChainProblem:
 
 
 def verify_chain(progress: Callable[[int], None] | None = None,
-                 batch_size: int = 2000) -> ChainProblem | None:
-    """Recompute the chain from the start; return the first broken link, or None."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    for entry in _iter_entries(batch_size):
+                 batch_size: int = 2000, *,
+                 after: tuple[int, str] | None = None) -> ChainProblem | None:
+    """Recompute the chain from the start; return the first broken link, or None.
+
+    `after=(seq, hash)` starts behind an entry already known good (a checkpoint that verified)
+    and checks only the entries after it."""
+    expected_prev = GENESIS_HASH if after is None else after[1]
+    expected_seq = 1 if after is None else after[0] + 1
+    for entry in _iter_entries(batch_size, None if after is None else after[0]):
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
                 return ChainProblem(expected_seq, f"entry #{expected_seq} is missing (removed); "
@@ -289,9 +293,9 @@ def verify_chain(progress: Callable[[int], None] | None = None,
     return None
 
 
-def _iter_entries(batch_size: int) -> Iterator[AuditEntry]:
-    # The first batch has no lower bound, so a forged entry numbered 0 or below is seen too.
-    last: int | None = None
+def _iter_entries(batch_size: int, last: int | None = None) -> Iterator[AuditEntry]:
+    # Without a start the first batch has no lower bound, so a forged entry numbered 0 or below
+    # is seen too.
     while True:
         qs = AuditEntry.objects.order_by("seq")
         if last is not None:

@@ -206,10 +206,28 @@ def test_settings_start_without_a_secret_key_in_debug(tmp_path: Path) -> None:
 
 
 def test_settings_start_with_a_secret_key(tmp_path: Path) -> None:
-    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50))
+    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50),
+                     CUSTGUARD_AUDIT_KEY=secrets.token_urlsafe(32))
     result = _run(["-c", PROBE], env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "django.db.backends.sqlite3"]
+
+
+def test_settings_refuse_to_start_without_an_audit_key(tmp_path: Path) -> None:
+    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50))
+    result = _run(["-c", PROBE], env, tmp_path)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("custguard.env.ConfigurationError")
+    assert "CUSTGUARD_AUDIT_KEY is required" in last_line
+
+
+def test_settings_refuse_a_short_audit_key(tmp_path: Path) -> None:
+    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50),
+                     CUSTGUARD_AUDIT_KEY="short")
+    result = _run(["-c", PROBE], env, tmp_path)
+    assert result.returncode != 0
+    assert "CUSTGUARD_AUDIT_KEY is too short" in result.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(("variable", "value"), [
@@ -218,10 +236,13 @@ def test_settings_start_with_a_secret_key(tmp_path: Path) -> None:
     ("CUSTGUARD_CURRENCY", "YUAN"),
     ("CUSTGUARD_SESSION_HOURS", "ten"),
     ("CUSTGUARD_DATABASE_URL", "mysql://db/custguard"),
+    ("CUSTGUARD_TRUSTED_PROXIES", "10.0.0.1, proxy.example.com"),
+    ("CUSTGUARD_TOKEN_MAX_DAYS", "0"),
 ])
 def test_a_bad_variable_stops_start_up_naming_it(tmp_path: Path, variable: str,
                                                  value: str) -> None:
-    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50))
+    env = _clean_env(tmp_path, CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50),
+                     CUSTGUARD_AUDIT_KEY=secrets.token_urlsafe(32))
     env[variable] = value
     result = _run(["-c", PROBE], env, tmp_path)
     assert result.returncode != 0
@@ -236,6 +257,7 @@ def test_deploy_check_passes_with_the_documented_production_variables(tmp_path: 
     env = _clean_env(
         tmp_path,
         CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50),
+        CUSTGUARD_AUDIT_KEY=secrets.token_urlsafe(32),
         CUSTGUARD_ALLOWED_HOSTS="custguard.example.com",
         CUSTGUARD_DEBUG="false",
         CUSTGUARD_TESTING="false",
@@ -252,6 +274,7 @@ def test_deploy_check_fails_when_https_is_off(tmp_path: Path) -> None:
     env = _clean_env(
         tmp_path,
         CUSTGUARD_SECRET_KEY=secrets.token_urlsafe(50),
+        CUSTGUARD_AUDIT_KEY=secrets.token_urlsafe(32),
         CUSTGUARD_ALLOWED_HOSTS="custguard.example.com",
         CUSTGUARD_HTTPS="false",
     )
