@@ -33,6 +33,12 @@ class SessionAuth(APIKeyCookie):
         # (authenticate again), not fall through to the session's CSRF check and a 403.
         if request.headers.get("Authorization", "").lower().startswith("bearer "):
             return None
+        # Without a signed-in session there are no credentials to protect from cross-site use:
+        # the request is unauthenticated (401 with WWW-Authenticate), not a CSRF failure (403).
+        # Only a signed-in browser's unsafe request goes through the CSRF check.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
         return super().__call__(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:

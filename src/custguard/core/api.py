@@ -10,7 +10,7 @@ from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from custguard.api.schemas import InputSchema
-from custguard.core import selectors
+from custguard.core import pii, selectors
 from custguard.core.actors import actor_from_request
 from custguard.core.errors import NotFound
 from custguard.core.models import ApiToken, User
@@ -28,8 +28,10 @@ class AuditEntryOut(Schema):
     object_type: str
     object_id: str
     customer_id: int | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: dict[str, Any] | None = Field(
+        description="personal data masked for roles without core.view_pii")
+    after: dict[str, Any] | None = Field(
+        description="personal data masked for roles without core.view_pii")
     reason: str
     prev_hash: str
     hash: str
@@ -50,21 +52,25 @@ class AuditFilter(FilterSchema):
 @paginate(PageNumberPagination, page_size=100)
 def list_audit(request: HttpRequest, filters: Query[AuditFilter]) -> Any:
     actor = actor_from_request(request)
-    qs = selectors.audit_entries_for(actor)
-    return selectors.filter_audit(qs, **filters.dict()).order_by("-seq")
+    qs = selectors.filter_audit(selectors.audit_entries_for(actor), **filters.dict())
+    return selectors.shown_audit_entries(actor, qs.order_by("-seq"))  # PII masked by role
 
 
 @router.get("/audit/{seq}", response=AuditEntryOut, tags=["audit"], summary="Get one entry")
 def get_audit_entry(request: HttpRequest, seq: int) -> Any:
-    entry = selectors.audit_entries_for(actor_from_request(request)).filter(seq=seq).first()
+    actor = actor_from_request(request)
+    entry = selectors.audit_entries_for(actor).filter(seq=seq).first()
     if entry is None:
         raise NotFound(_("audit entry %(seq)s not found") % {"seq": seq})
-    return entry
+    return selectors.shown_entry(entry, pii.sees_pii(actor))  # PII masked by role
 
 
 class TokenIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
-    expires_days: int | None = Field(None, ge=1, le=3650)
+    expires_days: int | None = Field(
+        None, ge=1, le=3650,
+        description="days until it expires; empty: the longest allowed (CUSTGUARD_TOKEN_MAX_DAYS, "
+                    "365 by default). A token made with a token expires no later than it.")
 
 
 class TokenOut(Schema):
@@ -76,6 +82,11 @@ class TokenOut(Schema):
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
+    parent: str | None = Field(None, description="prefix of the token it was made with")
+
+    @staticmethod
+    def resolve_parent(obj: ApiToken) -> str | None:
+        return obj.parent.prefix if obj.parent_id else None
 
     @staticmethod
     def resolve_user(obj: ApiToken) -> str:

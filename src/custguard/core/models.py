@@ -30,10 +30,15 @@ class User(AbstractUser):
 
 
 class ApiToken(models.Model):
-    """A bearer token for machines. Only a SHA-256 digest of the secret is stored."""
+    """A bearer token for machines. Only a SHA-256 digest of the secret is stored.
+
+    A token made while acting with another token is that token's child: it acts as the same
+    user, never expires after it, and is revoked with it (core/services/tokens.py)."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens",
                              verbose_name=_("user"))
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="children", verbose_name=_("made with token"))
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True)
     digest = models.CharField(max_length=64, unique=True)

@@ -5,6 +5,7 @@ from custguard.core.views import audit, policies, tokens
 app_name = "core"
 urlpatterns = [
     path("audit/", audit.audit_log, name="audit"),
+    path("audit/export/", audit.audit_export, name="audit_export"),
     path("audit/<int:seq>/", audit.audit_entry, name="audit_entry"),
     path("tokens/", tokens.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token_revoke"),

@@ -12,6 +12,7 @@ from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from custguard.api.schemas import InputSchema
+from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
@@ -91,14 +92,15 @@ class CustomerIn(InputSchema):
     region: str = Field(pattern=r"^\d{6}$", description="6-digit region code")
     industry: IndustryCode | Literal[""] = ""
     scale_band: Scale = "small"
-    account_manager: str | None = Field(None, description="username of the account manager")
+    account_manager: str | None = Field(None, max_length=150,
+                                        description="username of the account manager")
     department: str = Field("", max_length=100)
     value_tier: Tier = "general"
     status: StatusCode = "active"
     phone: str = Field("", max_length=32)
     id_number: str = Field("", max_length=32)
     address: str = Field("", max_length=300)
-    notes: str = ""
+    notes: str = Field("", max_length=limits.NOTE)
     contacts: list[ContactIn] = []
 
 
@@ -107,15 +109,16 @@ class CustomerPatch(InputSchema):
     kind: Kind | None = None
     industry: IndustryCode | Literal[""] | None = None
     scale_band: Scale | None = None
-    account_manager: str | None = None
+    account_manager: str | None = Field(None, max_length=150)
     department: str | None = Field(None, max_length=100)
     value_tier: Tier | None = None
     status: StatusCode | None = None
     phone: str | None = Field(None, max_length=32)
     id_number: str | None = Field(None, max_length=32)
     address: str | None = Field(None, max_length=300)
-    notes: str | None = None
-    reason: str = Field("", max_length=500, description="why the change is made (audited)")
+    notes: str | None = Field(None, max_length=limits.NOTE)
+    reason: str = Field("", max_length=limits.CHANGE_REASON,
+                        description="why the change is made (audited)")
 
 
 class CustomerOut(Schema):
@@ -328,12 +331,12 @@ class GroupIn(InputSchema):
     name: str = Field(min_length=1, max_length=200)
     parent: str = Field(pattern=r"^\d{9}$", description="code of the parent customer")
     members: list[str] = Field([], description="codes of further member customers")
-    notes: str = ""
+    notes: str = Field("", max_length=limits.NOTE)
 
 
 class GroupPatch(InputSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
-    notes: str | None = None
+    notes: str | None = Field(None, max_length=limits.NOTE)
 
 
 class MemberIn(InputSchema):

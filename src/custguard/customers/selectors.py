@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from custguard.core import pii
 from custguard.core.actors import Actor
 from custguard.core.models import User
 from custguard.customers.models import Customer, CustomerGroup, Region
@@ -70,22 +71,7 @@ def account_managers() -> QuerySet[User]:
         "username")
 
 
-def mask_phone(value: str) -> str:
-    if not value:
-        return ""
-    if len(value) <= 4:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7 if len(value) > 7 else 1) + value[-4:]
-
-
-def mask_id_number(value: str) -> str:
-    if len(value) <= 8:
-        return "*" * len(value)
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
-
-
-def mask_address(value: str) -> str:
-    if not value:
-        return ""
-    keep = min(6, max(1, len(value) // 3))
-    return value[:keep] + "****"
+# The masks live in core (core/pii.py), where the audit log uses them too.
+mask_phone = pii.mask_phone
+mask_id_number = pii.mask_id_number
+mask_address = pii.mask_address

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -575,3 +576,30 @@ def test_a_logged_out_browser_gets_401(regions: None, personas: dict[str, User])
     client.force_login(personas["sales_manager"])
     client.logout()
     assert_problem(client.get(CUSTOMERS), 401)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", CUSTOMERS), ("PATCH", f"{CUSTOMERS}/980601001"),
+    ("DELETE", f"{CUSTOMERS}/980601001/contacts/1"), ("POST", f"{API}/tokens")])
+def test_an_anonymous_write_is_401_not_a_csrf_403(regions: None, personas: dict[str, User],
+                                                  method: str, path: str) -> None:
+    """No credentials at all: 401 with WWW-Authenticate (authenticate), never the CSRF 403
+    that is kept for a signed-in browser without the token."""
+    body = {"name": "x", "kind": "dealer", "region": "110000"}
+    before = state()
+    for client in (Client(enforce_csrf_checks=True), _logged_out(personas["sales_manager"])):
+        response = client.generic(method, path, json.dumps(body),
+                                  content_type="application/json")
+        assert_problem(response, 401)
+        assert response["WWW-Authenticate"] == 'Bearer realm="custguard"'
+    assert state() == before
+
+
+def _logged_out(user: User) -> Client:
+    """A browser that still sends its (now dead) session cookie after logging out."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    stale = client.cookies["sessionid"].value
+    client.logout()
+    client.cookies["sessionid"] = stale
+    return client

@@ -207,7 +207,7 @@ def caller(personas: dict[str, User], bearer_for: Callable[[User], dict[str, str
            ) -> Callable[[str], Callable[[Row, World], Any]]:
     def for_role(role: str) -> Callable[[Row, World], Any]:
         headers = {} if role == ANONYMOUS else bearer_for(personas[role])
-        client = Client()
+        client = Client(enforce_csrf_checks=True)  # as a real browser or machine: no CSRF bypass
 
         def call(row: Row, world: World) -> Any:
             path = row.route.format(**{name: world.values[key]

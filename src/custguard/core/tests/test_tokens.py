@@ -87,6 +87,7 @@ def test_command_prints_the_secret_once_and_stores_only_its_digest(
     (["--user", "nobody"], "no user named 'nobody'"),
     (["--user", "finance", "--expires", "0"], "expires_days"),
     (["--user", "finance", "--expires", "5000"], "expires_days"),
+    (["--user", "finance", "--expires", "366"], "expires_days: expiry must be between 1 and 365"),
     (["--user", "finance", "--name", "  "], "name"),
 ])
 def test_command_refuses_bad_input(personas: dict[str, User], args: list[str],
@@ -161,12 +162,17 @@ def test_an_expired_token_gets_401(personas: dict[str, User], client: Client) ->
         assert_unauthorized(client.get(CUSTOMERS, **bearer(secret)))
 
 
-def test_a_token_without_expiry_keeps_working(personas: dict[str, User],
-                                              client: Client) -> None:
+def test_a_token_without_expiry_gets_the_maximum(personas: dict[str, User],
+                                                client: Client) -> None:
+    """No token lives for ever: without an expiry it gets CUSTGUARD_TOKEN_MAX_DAYS (365)."""
     with frozen_at(T0):
         secret = create_via_command("finance")[0].strip()
-    with frozen_at(T0 + dt.timedelta(days=3650)):
+    token = ApiToken.objects.get(user=personas["finance"])
+    assert token.expires_at == T0 + dt.timedelta(days=365)
+    with frozen_at(T0 + dt.timedelta(days=364)):
         assert client.get(CUSTOMERS, **bearer(secret)).status_code == 200
+    with frozen_at(T0 + dt.timedelta(days=365)):
+        assert_unauthorized(client.get(CUSTOMERS, **bearer(secret)))
 
 
 def test_an_inactive_users_token_gets_401(personas: dict[str, User], client: Client) -> None:

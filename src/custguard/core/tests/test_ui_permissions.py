@@ -109,6 +109,7 @@ TABLE = [
          matrix(302, CUSTOMER_EDITORS, account_manager_2=404)),
     Page("GET", "audit/", matrix(200, AUDIT_READERS)),
     Page("GET", "audit/<int:seq>/", matrix(200, AUDIT_READERS)),
+    Page("GET", "audit/export/", matrix(200, AUDIT_READERS), data={"format": "csv"}),
     Page("GET", "tokens/", matrix(200, [*EVERY_ROLE, ERP, OUTSIDER])),
     Page("POST", "tokens/", matrix(200, [*EVERY_ROLE, ERP, OUTSIDER]),
          data={"name": "页面令牌"}),

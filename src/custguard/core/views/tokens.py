@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.validators import MaxValueValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,8 +23,16 @@ class TokenForm(StyledFormMixin, forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100,
                            help_text=gettext_lazy("What the token is for, e.g. ERP order gate"))
     expires_days = forms.IntegerField(label=gettext_lazy("Expires after (days)"), required=False,
-                                      min_value=1, max_value=3650,
-                                      help_text=gettext_lazy("Empty: never expires"))
+                                      min_value=1)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["expires_days"]
+        limit = tokens.max_days()
+        field.max_value = limit
+        field.validators.append(MaxValueValidator(limit))
+        field.widget.attrs["max"] = str(limit)
+        field.help_text = _("Empty: the longest allowed, %(days)s days") % {"days": limit}
 
 
 @login_required

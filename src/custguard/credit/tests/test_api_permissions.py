@@ -105,7 +105,7 @@ def caller(personas: dict[str, User], bearer_for: Callable[[User], dict[str, str
            ) -> Callable[[str], Callable[[Row, dict[str, Any]], Any]]:
     def for_role(role: str) -> Callable[[Row, dict[str, Any]], Any]:
         headers = {} if role == ANONYMOUS else bearer_for(personas[role])
-        client = Client()
+        client = Client(enforce_csrf_checks=True)  # as a real browser or machine: no CSRF bypass
 
         def call(row: Row, values: dict[str, Any]) -> Any:
             path = row.route.format(**{name: values[key] for name, key in row.params.items()})

@@ -13,6 +13,8 @@ from django.db.models import Model
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from custguard.core import pii
+from custguard.core import selectors as core_selectors
 from custguard.core.actors import Actor
 from custguard.core.models import AuditEntry, User
 from custguard.customers import selectors
@@ -165,11 +167,7 @@ def get_customer_or_404(request: HttpRequest, code: str) -> Customer:
     return customer
 
 
-def mask_email(value: str) -> str:
-    if not value:
-        return ""
-    local, _at, domain = value.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else local[:1] + "***"
+mask_email = pii.mask_email
 
 
 PII_MASKS = {
@@ -274,9 +272,9 @@ def reason_label(action: str, reason: str) -> str:
     return str(labels.get(reason, reason))
 
 
-def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str],
-                  choices: dict[str, dict[str, str]] | None = None,
-                  object_type: str = "") -> str:
+def _display_value(key: str, value: Any, users: dict[int, str],
+                   choices: dict[str, dict[str, str]] | None = None,
+                   object_type: str = "") -> str:
     if value is None or value == "":
         return "—"
     formatter = VALUE_FORMATTERS.get((object_type, key))
@@ -289,14 +287,12 @@ def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str],
     if isinstance(value, dict):
         # a customer's contacts, or a part of a fact (a payment's allocations)
         labels = "customers.contact" if object_type.startswith("customers.") else object_type
-        parts = [f"{field_label(labels, k)}={_masked_value(k, v, show_pii, users)}"
+        parts = [f"{field_label(labels, k)}={_display_value(k, v, users)}"
                  for k, v in value.items() if v not in (None, "", False)]
         return ", ".join(parts)
     if isinstance(value, list):
-        return "; ".join(_masked_value(key, v, show_pii, users, object_type=object_type)
+        return "; ".join(_display_value(key, v, users, object_type=object_type)
                          for v in value) or "—"
-    if key in PII_MASKS and isinstance(value, str):
-        return shown(key, value, show_pii)
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, str):
@@ -309,8 +305,9 @@ def _masked_value(key: str, value: Any, show_pii: bool, users: dict[int, str],
 
 
 def timeline(entries: Iterable[AuditEntry], show_pii: bool) -> list[TimelineItem]:
-    """Audit entries ready to show: before → after per field, PII masked where it must be."""
-    entries = list(entries)
+    """Audit entries ready to show: before → after per field, PII masked where it must be
+    (by the models' declarations, `core.selectors.shown_entry`, as on the audit log)."""
+    entries = core_selectors.shown_entries(entries, show_pii)
     manager_ids = {value for e in entries for side in (e.before, e.after) if side
                    for key, value in side.items()
                    if key == "account_manager" and isinstance(value, int)}
@@ -324,9 +321,9 @@ def timeline(entries: Iterable[AuditEntry], show_pii: bool) -> list[TimelineItem
         kind = entry.object_type
         changes = [
             Change(field=key, label=field_label(kind, key),
-                   before=_masked_value(key, before[key], show_pii, users, own, kind)
+                   before=_display_value(key, before[key], users, own, kind)
                    if key in before else None,
-                   after=_masked_value(key, after[key], show_pii, users, own, kind)
+                   after=_display_value(key, after[key], users, own, kind)
                    if key in after else None)
             for key in [*after, *[k for k in before if k not in after]]
         ]

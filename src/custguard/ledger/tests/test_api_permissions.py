@@ -127,7 +127,7 @@ def test_permission_matrix(row: Row, role: str, matrix_world: dict[str, str],
                            personas: dict[str, User],
                            bearer_for: Callable[[User], dict[str, str]]) -> None:
     headers = {} if role == ANONYMOUS else bearer_for(personas[role])
-    client = Client()
+    client = Client(enforce_csrf_checks=True)  # as a real browser or machine: no CSRF bypass
     path = row.route.format(**{name: matrix_world[key] for name, key in row.params.items()})
     before = state()
     if row.method == "GET":

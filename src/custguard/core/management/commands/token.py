@@ -20,7 +20,9 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="create a token and print its secret once")
         create.add_argument("--user", required=True, help="username the token acts as")
         create.add_argument("--name", default="cli", help="what the token is for")
-        create.add_argument("--expires", type=int, default=None, metavar="DAYS")
+        create.add_argument("--expires", type=int, default=None, metavar="DAYS",
+                            help="days until it expires (default and maximum: "
+                                 "CUSTGUARD_TOKEN_MAX_DAYS)")
         listing = sub.add_parser("list", help="list tokens")
         listing.add_argument("--user", default=None)
         revoke = sub.add_parser("revoke", help="revoke a token by its prefix")
