@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,6 +28,7 @@ TITLES = {
     403: gettext_lazy("Forbidden"),
     404: gettext_lazy("Not found"),
     409: gettext_lazy("Conflict"),
+    413: gettext_lazy("Request body too large"),
     422: gettext_lazy("Validation failed"),
 }
 
@@ -93,7 +96,7 @@ def problem(request: HttpRequest, status: int, title: str, detail: str, *, code:
 
 
 def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str:
-    parts = [p for p in loc if p not in ("body", "query", "path", "payload", "filters")]
+    parts = [p for p in loc if p not in ("body", "query", "path", "payload", "filters", "form")]
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -143,6 +146,21 @@ def install(api: NinjaAPI) -> None:
                            _("send a valid bearer token or log in"), code="unauthorized")
         response["WWW-Authenticate"] = 'Bearer realm="custguard"'
         return response
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        return problem(request, 413, title(413),
+                       _("the request body is larger than the configured maximum"),
+                       code="request_too_large")
+
+    @api.exception_handler(DataError)
+    @api.exception_handler(OverflowError)
+    def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # A value that passed the schemas but not the database column (too large, wrong type):
+        # the client's input, not a server error.
+        return problem(request, 422, title(422),
+                       _("a value is out of the range the server can store"),
+                       code="value_out_of_range")
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
