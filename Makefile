@@ -94,7 +94,7 @@ test-browser:
 	CUSTGUARD_TEST_PASS=browser $(PYTEST) -n 0 -m browser
 
 messages:
-	cd src/custguard && ../../$(BIN)/custguard makemessages -l zh_Hans -l en --no-obsolete && ../../$(BIN)/custguard compilemessages
+	cd src/custguard && CUSTGUARD_DEBUG=true ../../$(BIN)/custguard makemessages -l zh_Hans -l en --no-obsolete && CUSTGUARD_DEBUG=true ../../$(BIN)/custguard compilemessages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
