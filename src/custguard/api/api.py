@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from custguard.api import problems
 from custguard.api.auth import BearerToken, SessionAuth
@@ -12,7 +15,18 @@ from custguard.credit.api import router as credit_router
 from custguard.customers.api import router as customers_router
 from custguard.ledger.api import router as ledger_router
 
-api = NinjaAPI(
+
+class CustguardAPI(NinjaAPI):
+    """The API whose OpenAPI document also lists the problem responses of every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        problems.document_problems(schema)
+        return schema
+
+
+api = CustguardAPI(
     title="custguard API",
     version="1",
     description="Customer conduct, credit and rewards management. Errors are "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError
+from django.db import DataError, IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -59,6 +59,7 @@ INPUT_REASONS = {
     "date_type": gettext_lazy("must be a date (YYYY-MM-DD)"),
     "date_parsing": gettext_lazy("must be a date (YYYY-MM-DD)"),
     "date_from_datetime_parsing": gettext_lazy("must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_inexact": gettext_lazy("must be a date (YYYY-MM-DD)"),
     "datetime_type": gettext_lazy("must be a date and time (ISO 8601)"),
     "datetime_parsing": gettext_lazy("must be a date and time (ISO 8601)"),
     "datetime_from_date_parsing": gettext_lazy("must be a date and time (ISO 8601)"),
@@ -67,7 +68,23 @@ INPUT_REASONS = {
     "model_type": gettext_lazy("must be an object"),
     "model_attributes_type": gettext_lazy("must be an object"),
     "json_invalid": gettext_lazy("the request body is not valid JSON"),
-    "nul_character": gettext_lazy("must not contain NUL characters"),  # ledger/api/common.py
+    "too_short": gettext_lazy("must have at least %(min_length)s items"),
+    "too_long": gettext_lazy("must have at most %(max_length)s items"),
+    "finite_number": gettext_lazy("must be a finite number"),
+    "decimal_max_digits": gettext_lazy("must have at most %(max_digits)s digits"),
+    "decimal_max_places": gettext_lazy("must have at most %(decimal_places)s decimal places"),
+    "decimal_whole_digits": gettext_lazy("must have at most %(whole_digits)s digits before "
+                                         "the point"),
+    "uuid_parsing": gettext_lazy("must be a UUID"),
+    "string_unicode": gettext_lazy("must be valid Unicode text"),
+    "none_required": gettext_lazy("must be empty (null)"),
+    "value_error": gettext_lazy("is not a valid value"),
+    # api/schemas.py
+    "nul_character": gettext_lazy("must not contain NUL characters"),
+    "lone_surrogate": gettext_lazy("must not contain unpaired surrogate characters"),
+    "int_too_large": gettext_lazy("must be at most %(max)s"),
+    "money_range": gettext_lazy("must be an amount of money: at most 14 digits before the "
+                                "point and 2 after it"),
 }
 
 # Messages Django Ninja raises itself (as HttpError) that the API translates.
@@ -104,9 +121,9 @@ def _loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str:
 
 
 def input_reason(error: dict[str, Any]) -> str:
-    """The reason of one pydantic error in the active language (pydantic's own message for
-    error types without a translation)."""
-    fallback = str(error.get("msg") or "invalid")
+    """The reason of one pydantic error in the active language; an error type without its
+    own wording gets a general one with pydantic's (English) message after it."""
+    fallback = _("is not valid (%(message)s)") % {"message": error.get("msg") or error.get("type")}
     template = INPUT_REASONS.get(str(error.get("type", "")))
     if template is None:
         return fallback
@@ -119,6 +136,54 @@ def input_reason(error: dict[str, Any]) -> str:
         return str(template) % context
     except (KeyError, TypeError, ValueError):
         return fallback
+
+
+# The problem responses every operation may give, documented on each in the OpenAPI (with the
+# body's schema) so that a client generated from it knows them; 400 and 413 concern a body.
+DOCUMENTED = {
+    400: "the request body is not valid JSON or not the expected media type",
+    401: "no valid bearer token and no signed-in session",
+    403: "the role may not do this",
+    404: "the object, or one the request refers to, does not exist or is not visible",
+    409: "the request conflicts with the object's state or an earlier request",
+    413: "the request body is larger than the configured maximum",
+    422: "a field is invalid: `errors` names each field and the reason",
+}
+BODY_ONLY = {400, 413}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem; `title`, `detail` and `reason` in the request's language.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "reason"],
+            "properties": {"field": {"type": "string"}, "reason": {"type": "string"}}}},
+    },
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the problem responses (DOCUMENTED) to every operation of an OpenAPI document."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    reference = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in DOCUMENTED.items():
+                if status in BODY_ONLY and "requestBody" not in operation:
+                    continue
+                responses.setdefault(status, {
+                    "description": description,
+                    "content": {CONTENT_TYPE: {"schema": reference}},
+                })
+    return schema
 
 
 def install(api: NinjaAPI) -> None:
@@ -161,6 +226,15 @@ def install(api: NinjaAPI) -> None:
         return problem(request, 422, title(422),
                        _("a value is out of the range the server can store"),
                        code="value_out_of_range")
+
+    @api.exception_handler(IntegrityError)
+    def integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        # SQLite reports a value of the wrong type for its column (an integer beyond 64 bits)
+        # as an IntegrityError "datatype mismatch": a range error like the above. Any other
+        # integrity error is a defect of ours and stays a 500.
+        if "datatype mismatch" not in str(exc):
+            raise exc
+        return out_of_range(request, exc)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -6,10 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import InputSchema, QueryFilter
 from custguard.core import pii, selectors
 from custguard.core.actors import actor_from_request
 from custguard.core.errors import NotFound
@@ -37,7 +38,7 @@ class AuditEntryOut(Schema):
     hash: str
 
 
-class AuditFilter(FilterSchema):
+class AuditFilter(QueryFilter):
     actor: str = ""
     action: str = Field("", description="action code or its prefix, e.g. customer.")
     object_type: str = ""
@@ -49,7 +50,7 @@ class AuditFilter(FilterSchema):
 
 @router.get("/audit", response=list[AuditEntryOut], tags=["audit"],
             summary="List audit entries, newest first")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_audit(request: HttpRequest, filters: Query[AuditFilter]) -> Any:
     actor = actor_from_request(request)
     qs = selectors.filter_audit(selectors.audit_entries_for(actor), **filters.dict())

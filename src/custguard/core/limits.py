@@ -18,6 +18,11 @@ from django.utils.translation import gettext as _
 
 from custguard.core.errors import ValidationFailed
 
+# The largest whole number a 64-bit column holds (BIGINT; SQLite's INTEGER): no id or count
+# the API accepts is larger (api/schemas.py).
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+
 NAME = 200           # names and titles: a customer's, a group's
 SHORT_TEXT = 300     # one-line notes: an evidence file's note, an address
 CHANGE_REASON = 500  # why a record was changed or an order cancelled (audited)

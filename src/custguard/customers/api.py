@@ -8,10 +8,11 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Query, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import InputSchema, QueryFilter
 from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
@@ -36,7 +37,9 @@ Tier = Literal[tuple(ValueTier.values)]  # type: ignore[valid-type]
 StatusCode = Literal[tuple(CustomerStatus.values)]  # type: ignore[valid-type]
 Scale = Literal[tuple(ScaleBand.values)]  # type: ignore[valid-type]
 IndustryCode = Literal[tuple(Industry.values)]  # type: ignore[valid-type]
-ORDERINGS = ["code", "-code", "name", "-name", "created_at", "-created_at", "region", "-region"]
+ORDERINGS = ("code", "-code", "name", "-name", "created_at", "-created_at", "region", "-region")
+# An enum in the OpenAPI, so a client knows the values (an unknown one is a 422 naming it).
+CustomerOrdering = Literal[ORDERINGS]  # type: ignore[valid-type]
 
 
 def require(actor: Actor, perm: str) -> None:
@@ -53,11 +56,13 @@ class ContactIn(InputSchema):
 
 
 class ContactPatch(InputSchema):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    role: str | None = Field(None, max_length=100)
-    phone: str | None = Field(None, max_length=32)
-    email: str | None = Field(None, max_length=254)
-    is_primary: bool | None = None
+    """A field left out stays as it is; null is refused where the column holds no null."""
+
+    name: str = Field(None, min_length=1, max_length=100)
+    role: str = Field(None, max_length=100)
+    phone: str = Field(None, max_length=32)
+    email: str = Field(None, max_length=254)
+    is_primary: bool = None
 
 
 class ContactOut(Schema):
@@ -105,18 +110,20 @@ class CustomerIn(InputSchema):
 
 
 class CustomerPatch(InputSchema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    kind: Kind | None = None
-    industry: IndustryCode | Literal[""] | None = None
-    scale_band: Scale | None = None
+    """A field left out stays as it is; null is refused where the column holds no null."""
+
+    name: str = Field(None, min_length=1, max_length=200)
+    kind: Kind = None
+    industry: IndustryCode | Literal[""] = None
+    scale_band: Scale = None
     account_manager: str | None = Field(None, max_length=150)
-    department: str | None = Field(None, max_length=100)
-    value_tier: Tier | None = None
-    status: StatusCode | None = None
-    phone: str | None = Field(None, max_length=32)
-    id_number: str | None = Field(None, max_length=32)
-    address: str | None = Field(None, max_length=300)
-    notes: str | None = Field(None, max_length=limits.NOTE)
+    department: str = Field(None, max_length=100)
+    value_tier: Tier = None
+    status: StatusCode = None
+    phone: str = Field(None, max_length=32)
+    id_number: str = Field(None, max_length=32)
+    address: str = Field(None, max_length=300)
+    notes: str = Field(None, max_length=limits.NOTE)
     reason: str = Field("", max_length=limits.CHANGE_REASON,
                         description="why the change is made (audited)")
 
@@ -145,7 +152,7 @@ class CustomerOut(Schema):
     standing: StandingOut | None
 
 
-class CustomerFilter(FilterSchema):
+class CustomerFilter(QueryFilter):
     q: str | None = Field(None, description="code prefix, name or phone")
     region: str | None = Field(None, description="region code; includes its sub-regions")
     kind: Kind | None = None
@@ -212,26 +219,14 @@ def _manager(username: str | None) -> User | None:
 
 def _get_customer(actor: Actor, id_or_code: str) -> Customer:
     qs = selectors.customers_for(actor).prefetch_related("contacts")
-    if len(id_or_code) == 9 and id_or_code.isdigit():
-        customer = qs.filter(code=id_or_code).first()
-    elif id_or_code.isdigit():
-        customer = qs.filter(pk=int(id_or_code)).first()
-    else:
-        customer = None
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": id_or_code})
-    return customer
-
+    return selectors.customer_in_scope(actor, id_or_code, qs=qs)
 
 @router.get("/customers", response=list[CustomerOut], summary="List customers")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_customers(request: HttpRequest, filters: Query[CustomerFilter],
-                   ordering: str = "code") -> Any:
+                   ordering: CustomerOrdering = "code") -> Any:
     actor = actor_from_request(request)
     require(actor, "customers.view_customer")
-    if ordering not in ORDERINGS:
-        raise ValidationFailed(_("ordering must be one of %(choices)s") % {
-            "choices": ", ".join(ORDERINGS)}, field="ordering")
     qs = filters.apply(selectors.customers_for(actor)).prefetch_related("contacts")
     return _OutList(qs.order_by(ordering.replace("region", "region__code"), "pk"), actor)
 
@@ -335,8 +330,10 @@ class GroupIn(InputSchema):
 
 
 class GroupPatch(InputSchema):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    notes: str | None = Field(None, max_length=limits.NOTE)
+    """A field left out stays as it is; null is refused where the column holds no null."""
+
+    name: str = Field(None, min_length=1, max_length=200)
+    notes: str = Field(None, max_length=limits.NOTE)
 
 
 class MemberIn(InputSchema):
@@ -389,7 +386,7 @@ def _get_group(actor: Actor, group_id: int) -> CustomerGroup:
 
 
 @router.get("/groups", response=list[GroupOut], tags=["groups"], summary="List groups")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_groups(request: HttpRequest, q: str = "") -> Any:
     actor = actor_from_request(request)
     require(actor, "customers.view_customergroup")
@@ -462,7 +459,7 @@ class RegionOut(Schema):
 
 
 @router.get("/regions", response=list[RegionOut], tags=["regions"], summary="List regions")
-@paginate(PageNumberPagination, page_size=100)
+@paginate(Pages, page_size=100)
 def list_regions(request: HttpRequest, parent: str | None = None, q: str = "") -> Any:
     require(actor_from_request(request), "customers.view_region")
     qs = selectors.regions()

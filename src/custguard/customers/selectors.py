@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from custguard.core import pii
 from custguard.core.actors import Actor
+from custguard.core.errors import NotFound
+from custguard.core.limits import MAX_INT
 from custguard.core.models import User
 from custguard.customers.models import Customer, CustomerGroup, Region
 
@@ -38,6 +43,43 @@ def customers_for(who: User | Actor) -> QuerySet[Customer]:
     if user is None or not user.has_perm("customers.view_customer"):
         return qs.none()
     return qs.filter(account_manager=user)
+
+
+_ASCII_DIGITS = re.compile("[0-9]+")
+
+
+def customer_key(value: int | str) -> tuple[str, str | int] | None:
+    """("code", "980601001") or ("id", 17) for what the caller gave, None when it is neither.
+
+    Only ASCII digits count ("²" and "٣" are digits to `str.isdigit`, not to a database), and
+    an id must fit a 64-bit column."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    if len(text) == 9:
+        return "code", text
+    number = int(text)
+    return ("id", number) if 1 <= number <= MAX_INT else None
+
+
+def find_customer(qs: QuerySet[Customer], value: int | str) -> Customer | None:
+    """The customer of `qs` with this id or 9-digit code, or None."""
+    key = customer_key(value)
+    return qs.filter(**{key[0]: key[1]}).first() if key is not None else None
+
+
+def customer_in_scope(who: User | Actor, value: int | str, field: str | None = None, *,
+                      qs: QuerySet[Customer] | None = None) -> Customer:
+    """A customer `who` may see (of `qs`, default all), by id or 9-digit code; any other is
+    not found (404), so that a customer's existence is not revealed."""
+    scope = customers_for(who) if qs is None else qs
+    customer = find_customer(scope, value)
+    if customer is None:
+        raise NotFound(_("customer %(code)s not found") % {"code": str(value).strip() or "''"},
+                       field=field)
+    return customer
 
 
 def search_customers(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:

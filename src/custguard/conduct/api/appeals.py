@@ -24,8 +24,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
+from custguard.api.pagination import Pages
 from custguard.api.schemas import InputSchema
 from custguard.conduct.labels import measure_labels
 from custguard.conduct.models import Appeal, BlacklistEntry, Penalty, ViolationCase
@@ -49,18 +50,7 @@ def require(actor: Actor, perm: str) -> None:
 
 
 def _customer(actor: Actor, id_or_code: str) -> Customer:
-    text = str(id_or_code).strip()
-    qs = selectors.customers_for(actor)
-    customer = None
-    if len(text) == 9 and text.isdigit():
-        customer = qs.filter(code=text).first()
-    elif text.isdigit() and len(text) < 19:
-        customer = qs.filter(pk=int(text)).first()
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": text or "''"},
-                       field="customer")
-    return customer
-
+    return selectors.customer_in_scope(actor, id_or_code, "customer")
 
 def _appeal(actor: Actor, appeal_id: int) -> Appeal:
     appeal = appeals.appeals_for(actor).filter(pk=appeal_id).first()
@@ -238,7 +228,7 @@ def file_appeal(request: HttpRequest, payload: AppealIn) -> Any:
 
 @router.get("/appeals", response=list[AppealOut],
             summary="List appeals, the oldest review date first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_appeals(request: HttpRequest, status: StatusFilter | None = None,
                  overdue: bool | None = None, customer: str | None = None,
                  mine: bool = False) -> Any:

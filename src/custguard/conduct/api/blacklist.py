@@ -26,9 +26,10 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import CustomerRef, InputSchema, Money
 from custguard.conduct.models import (
     BlacklistEntry,
     Notice,
@@ -42,6 +43,7 @@ from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound
 from custguard.customers import selectors
 from custguard.customers.models import Customer
+from custguard.customers.selectors import customer_in_scope
 
 router = Router(tags=["conduct"])
 
@@ -56,19 +58,6 @@ def _scoped(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
     if selectors.sees_all_customers(actor):
         return qs
     return qs.filter(customer__in=selectors.customers_for(actor).values("pk"))
-
-
-def customer_in_scope(actor: Actor, id_or_code: str, field: str | None = None) -> Customer:
-    text = str(id_or_code).strip()
-    qs = selectors.customers_for(actor)
-    customer = None
-    if len(text) == 9 and text.isdigit():
-        customer = qs.filter(code=text).first()
-    elif text.isdigit() and len(text) < 19:
-        customer = qs.filter(pk=int(text)).first()
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": text or "''"}, field=field)
-    return customer
 
 
 class _Rows:
@@ -86,11 +75,6 @@ class _Rows:
     def __getitem__(self, item: slice) -> list[dict[str, Any]]:
         return [self.render(row) for row in self.qs[item]]
 
-
-class CustomerRef(Schema):
-    id: int
-    code: str
-    name: str
 
 
 def _customer(customer: Customer) -> dict[str, Any]:
@@ -153,7 +137,7 @@ def notice_in_scope(actor: Actor, notice_id: int) -> Notice:
 
 @router.get("/conduct/notices", response=list[NoticeOut],
             summary="Notices to customers, the most urgent response first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_notices(request: HttpRequest, customer: str | None = None,
                  state: NoticeState | None = None,
                  delivery: DeliveryState | None = None) -> Any:
@@ -230,7 +214,7 @@ def resend_notice(request: HttpRequest, notice_id: int) -> Any:
 # --- the blacklist ----------------------------------------------------------------------------
 
 
-class EvidenceOut(Schema):
+class CriterionEvidenceOut(Schema):
     code: str
     title: str = Field(description="the criterion, in the request's language")
     detail: str = Field(description="the numbers behind it, in the request's language")
@@ -242,7 +226,7 @@ class EntryOut(Schema):
     customer: CustomerRef
     criterion: str
     criterion_text: str
-    evidence: list[EvidenceOut]
+    evidence: list[CriterionEvidenceOut]
     status: str
     policy_version: int
     penalty: int | None
@@ -290,7 +274,7 @@ def entry_in_scope(actor: Actor, entry_id: int) -> BlacklistEntry:
 
 @router.get("/conduct/blacklist", response=list[EntryOut],
             summary="Blacklist entries, newest proposal first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_entries(request: HttpRequest, customer: str | None = None,
                  status: EntryStatus | None = None, criterion: str | None = None) -> Any:
     actor = actor_from_request(request)
@@ -334,17 +318,17 @@ def get_entry(request: HttpRequest, entry_id: int) -> Any:
     return entry_out(entry_in_scope(actor, entry_id))
 
 
-class NoteIn(InputSchema):
+class ReviewNoteIn(InputSchema):
     note: str = Field("", max_length=MAX_REASON, description="optional")
 
 
-class ReasonIn(InputSchema):
+class BlacklistReasonIn(InputSchema):
     reason: str = Field(min_length=1, max_length=MAX_REASON)
 
 
 class InstallmentIn(InputSchema):
     due_on: dt.date
-    amount: Decimal = Field(description="send it as a string, e.g. \"12000.00\"")
+    amount: Money = Field(description="send it as a string, e.g. \"12000.00\"")
 
 
 class LiftIn(InputSchema):
@@ -357,7 +341,7 @@ class LiftIn(InputSchema):
 
 @router.post("/conduct/blacklist/{entry_id}/approve", response=EntryOut,
              summary="Approve a proposal: the gate denies the customer at once")
-def approve(request: HttpRequest, entry_id: int, payload: NoteIn) -> Any:
+def approve(request: HttpRequest, entry_id: int, payload: ReviewNoteIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.decide_blacklistentry")
     blacklist.approve(actor, entry_in_scope(actor, entry_id), note=payload.note)
@@ -366,7 +350,7 @@ def approve(request: HttpRequest, entry_id: int, payload: NoteIn) -> Any:
 
 @router.post("/conduct/blacklist/{entry_id}/reject", response=EntryOut,
              summary="Reject a proposal, with a reason")
-def reject(request: HttpRequest, entry_id: int, payload: ReasonIn) -> Any:
+def reject(request: HttpRequest, entry_id: int, payload: BlacklistReasonIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.decide_blacklistentry")
     blacklist.reject(actor, entry_in_scope(actor, entry_id), reason=payload.reason)
@@ -491,7 +475,7 @@ def visible_matches(actor: Actor) -> QuerySet[PartnerMatch]:
 
 @router.get("/conduct/partner-matches", response=list[MatchOut],
             summary="Our customers found in partners' blacklist files, newest first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_matches(request: HttpRequest, status: MatchStatus | None = None,
                  partner: str | None = None, customer: str | None = None) -> Any:
     actor = actor_from_request(request)
@@ -506,14 +490,14 @@ def list_matches(request: HttpRequest, status: MatchStatus | None = None,
     return _Rows(qs.order_by("-imported_at", "-pk"), match_out)
 
 
-class ReviewIn(InputSchema):
+class MatchReviewIn(InputSchema):
     note: str = Field(min_length=1, max_length=MAX_REASON,
                       description="what was checked and decided")
 
 
 @router.post("/conduct/partner-matches/{match_id}/review", response=MatchOut,
              summary="Mark a partner match reviewed, with a note")
-def review_match(request: HttpRequest, match_id: int, payload: ReviewIn) -> Any:
+def review_match(request: HttpRequest, match_id: int, payload: MatchReviewIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.change_partnermatch")
     match = visible_matches(actor).filter(pk=match_id).first()

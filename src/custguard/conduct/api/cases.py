@@ -31,21 +31,22 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import CustomerRef, InputSchema, Money, ReasonOut
 from custguard.conduct.models import ContractClause, Evidence, Fine, Penalty, ViolationCase
 from custguard.conduct.services import cases, clauses, fines, penalties
 from custguard.conduct.services.common import refuse_state
 from custguard.conduct.views.cases import common
 from custguard.conduct.views.cases.case_pages import evidence_response
 from custguard.conduct.views.cases.penalty_pages import with_measure
-from custguard.core import limits
+from custguard.core import filetypes, limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
 from custguard.core.models import User
-from custguard.customers import selectors
 from custguard.customers.models import Customer
+from custguard.customers.selectors import customer_in_scope
 
 router = Router(tags=["conduct"])
 
@@ -64,20 +65,6 @@ MAX_TEXT = limits.NOTE
 def require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
         raise PermissionRefused(_("your role may not do this"))
-
-
-def customer_in_scope(actor: Actor, value: int | str, field: str = "customer") -> Customer:
-    """A customer the actor may see, by id or 9-digit code; any other is not found."""
-    text = str(value).strip()
-    qs = selectors.customers_for(actor)
-    customer = None
-    if len(text) == 9 and text.isdigit():
-        customer = qs.filter(code=text).first()
-    elif text.isdigit() and len(text) < 19 and not isinstance(value, bool):
-        customer = qs.filter(pk=int(text)).first()
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": text or "''"}, field=field)
-    return customer
 
 
 def _found(qs: QuerySet[Any], pk: int, what: str) -> Any:
@@ -110,16 +97,6 @@ class _Rows:
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class CustomerRef(Schema):
-    id: int
-    code: str
-    name: str
-
-
-class ReasonOut(Schema):
-    code: str
-    params: dict[str, Any]
-    text: str = Field(description="the reason in plain language (the request's language)")
 
 
 class ViolationTypeOut(Schema):
@@ -428,7 +405,7 @@ class ReportIn(InputSchema):
 def report_case(request: HttpRequest, payload: ReportIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.add_violationcase")
-    customer = customer_in_scope(actor, payload.customer)
+    customer = customer_in_scope(actor, payload.customer, "customer")
     reported = cases.report(actor, customer, violation_type=payload.violation_type,
                             occurred_on=payload.occurred_on, description=payload.description,
                             source=payload.source, external_id=payload.external_id)
@@ -437,7 +414,7 @@ def report_case(request: HttpRequest, payload: ReportIn) -> Any:
 
 
 @router.get("/conduct/cases", response=list[CaseOut], summary="List violation cases")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_cases(request: HttpRequest, customer: str | None = None,
                status: CaseStatus | None = None, violation_type: str | None = None,
                severity: SeverityCode | None = None, occurred_from: dt.date | None = None,
@@ -446,7 +423,7 @@ def list_cases(request: HttpRequest, customer: str | None = None,
     require(actor, "conduct.view_violationcase")
     qs = _cases(actor)
     if customer:
-        qs = qs.filter(customer=customer_in_scope(actor, customer))
+        qs = qs.filter(customer=customer_in_scope(actor, customer, "customer"))
     if status:
         qs = qs.filter(status=status)
     if violation_type:
@@ -485,12 +462,19 @@ def add_evidence(request: HttpRequest, case_id: int,
     return Status(200 if evidence.pk in known else 201, evidence_out(evidence))
 
 
+# Every media type an evidence file can be stored under (core/filetypes.py), as the download's
+# documented responses.
+EVIDENCE_MEDIA_TYPES = {
+    media_type: {"schema": {"type": "string", "format": "binary"}}
+    for media_type in sorted({"application/octet-stream",
+                              *(stored for stored, _aliases in filetypes.TYPES.values())})}
+
+
 @router.get("/conduct/evidence/{evidence_id}/download",
             summary="Download an evidence file (streamed, as an attachment)",
             openapi_extra={"responses": {200: {
-                "description": "the file",
-                "content": {"application/octet-stream": {
-                    "schema": {"type": "string", "format": "binary"}}}}}})
+                "description": "the file, with the media type it was stored under",
+                "content": EVIDENCE_MEDIA_TYPES}}})
 def download_evidence(request: HttpRequest, evidence_id: int) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.view_evidence")
@@ -503,7 +487,7 @@ class InvestigateIn(InputSchema):
                                      description="username; default: the caller")
 
 
-class ReasonIn(InputSchema):
+class CaseReasonIn(InputSchema):
     reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
@@ -529,7 +513,7 @@ def investigate_case(request: HttpRequest, case_id: int, payload: InvestigateIn)
 
 @router.post("/conduct/cases/{case_id}/confirm", response=ConfirmedOut,
              summary="Confirm a violation; the ladder proposes its measures")
-def confirm_case(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+def confirm_case(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.investigate_violationcase")
     case = case_of(actor, case_id)
@@ -540,7 +524,7 @@ def confirm_case(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
 
 @router.post("/conduct/cases/{case_id}/dismiss", response=CaseOut,
              summary="Dismiss a case, with the reason")
-def dismiss_case(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
+def dismiss_case(request: HttpRequest, case_id: int, payload: CaseReasonIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.investigate_violationcase")
     cases.dismiss(actor, case_of(actor, case_id), reason=payload.reason)
@@ -551,7 +535,7 @@ def dismiss_case(request: HttpRequest, case_id: int, payload: ReasonIn) -> Any:
 
 
 @router.get("/conduct/penalties", response=list[PenaltyOut], summary="List penalties")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_penalties(request: HttpRequest, customer: str | None = None,
                    status: PenaltyStatus | None = None, measure: MeasureCode | None = None,
                    case: int | None = None) -> Any:
@@ -559,7 +543,7 @@ def list_penalties(request: HttpRequest, customer: str | None = None,
     require(actor, "conduct.view_penalty")
     qs = _penalties(actor)
     if customer:
-        qs = qs.filter(customer=customer_in_scope(actor, customer))
+        qs = qs.filter(customer=customer_in_scope(actor, customer, "customer"))
     if status:
         qs = qs.filter(status=status)
     if measure:
@@ -581,7 +565,7 @@ class ApproveIn(InputSchema):
     language: Literal["zh-hans", "en"] = Field("zh-hans", description="of the notice")
 
 
-class NoteIn(InputSchema):
+class RectificationNoteIn(InputSchema):
     note: str = Field(min_length=1, max_length=MAX_TEXT,
                       description="what the customer did to put the matter right")
 
@@ -618,7 +602,7 @@ def _penalty_for_decision(actor: Actor, penalty_id: int) -> Penalty:
 
 @router.post("/conduct/penalties/{penalty_id}/reject", response=PenaltyOut,
              summary="Reject a proposed penalty, with the reason")
-def reject_penalty(request: HttpRequest, penalty_id: int, payload: ReasonIn) -> Any:
+def reject_penalty(request: HttpRequest, penalty_id: int, payload: CaseReasonIn) -> Any:
     actor = actor_from_request(request)
     penalty = _penalty_for_decision(actor, penalty_id)
     penalties.reject(actor, penalty, reason=payload.reason)
@@ -627,7 +611,7 @@ def reject_penalty(request: HttpRequest, penalty_id: int, payload: ReasonIn) -> 
 
 @router.post("/conduct/penalties/{penalty_id}/lift", response=PenaltyOut,
              summary="Lift an active penalty early, with the reason")
-def lift_penalty(request: HttpRequest, penalty_id: int, payload: ReasonIn) -> Any:
+def lift_penalty(request: HttpRequest, penalty_id: int, payload: CaseReasonIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.lift_penalty")
     penalties.lift(actor, penalty_of(actor, penalty_id), reason=payload.reason)
@@ -639,7 +623,8 @@ RECTIFYING = (Penalty.Status.ACTIVE, Penalty.Status.COMPLETED)
 
 @router.post("/conduct/penalties/{penalty_id}/rectification", response=PenaltyOut,
              summary="Record that the customer rectified what the penalty required")
-def record_rectification(request: HttpRequest, penalty_id: int, payload: NoteIn) -> Any:
+def record_rectification(request: HttpRequest, penalty_id: int,
+                         payload: RectificationNoteIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.change_penalty")
     penalty = penalty_of(actor, penalty_id)
@@ -675,14 +660,14 @@ class SettleIn(InputSchema):
 
 
 @router.get("/conduct/fines", response=list[FineOut], summary="List fines")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_fines(request: HttpRequest, customer: str | None = None,
                status: FineStatus | None = None) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.view_fine")
     qs = common.visible_fines(actor)
     if customer:
-        qs = qs.filter(customer=customer_in_scope(actor, customer))
+        qs = qs.filter(customer=customer_in_scope(actor, customer, "customer"))
     if status:
         qs = qs.filter(status=status)
     return _Rows(qs.order_by("-due_on", "-pk"), FineRenderer())
@@ -705,7 +690,7 @@ class ClauseIn(InputSchema):
     customer: int | str = Field(description=CUSTOMER_HELP)
     contract_number: str = Field(min_length=1, max_length=64)
     violation_type: str = Field("", max_length=64, description="blank: any violation")
-    fine_amount: Decimal = Field(description="send it as a string, e.g. \"5000.00\"")
+    fine_amount: Money = Field(description="send it as a string, e.g. \"5000.00\"")
     valid_from: dt.date
     valid_to: dt.date | None = Field(None, description="the last day it applies")
 
@@ -717,14 +702,14 @@ class EndClauseIn(InputSchema):
 
 @router.get("/conduct/clauses", response=list[ClauseOut],
             summary="List contract penalty clauses")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_clauses(request: HttpRequest, customer: str | None = None,
                  in_force_on: dt.date | None = None) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.view_contractclause")
     qs = common.visible_clauses(actor)
     if customer:
-        qs = qs.filter(customer=customer_in_scope(actor, customer))
+        qs = qs.filter(customer=customer_in_scope(actor, customer, "customer"))
     if in_force_on:
         qs = qs.filter(valid_from__lte=in_force_on).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=in_force_on))
@@ -736,7 +721,7 @@ def list_clauses(request: HttpRequest, customer: str | None = None,
 def add_clause(request: HttpRequest, payload: ClauseIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "conduct.add_contractclause")
-    customer = customer_in_scope(actor, payload.customer)
+    customer = customer_in_scope(actor, payload.customer, "customer")
     clause = clauses.add(actor, customer, contract_number=payload.contract_number,
                          violation_type=payload.violation_type,
                          fine_amount=payload.fine_amount, valid_from=payload.valid_from,

@@ -16,9 +16,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import InputSchema, Money, ReasonOut
 from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
@@ -39,19 +40,10 @@ def require(actor: Actor, *perms: str) -> None:
 
 def customer_in_scope(actor: Actor, id_or_code: str | int, field: str | None = None) -> Customer:
     """A customer the actor may see, by id or 9-digit code; any other is not found (404)."""
-    text = str(id_or_code).strip()
     # The gate needs the customer's key and code only: no joins (it is the hot path).
     qs = selectors.customers_for(actor).select_related(None).only("id", "code", "status",
                                                                   "group")
-    customer = None
-    if len(text) == 9 and text.isdigit():
-        customer = qs.filter(code=text).first()
-    elif text.isdigit() and len(text) < 19:
-        customer = qs.filter(pk=int(text)).first()
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": text or "''"}, field=field)
-    return customer
-
+    return selectors.customer_in_scope(actor, id_or_code, field, qs=qs)
 
 def scoped(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
     """Rows of customers the actor may see (gate checks, reservations)."""
@@ -74,7 +66,7 @@ def reservation_in_scope(actor: Actor, source: str, external_id: str) -> Reserva
 
 class GateCheckIn(InputSchema):
     customer: int | str = Field(description="customer id or 9-digit customer code")
-    amount: Decimal = Field(description="order amount in the policy currency, at most two "
+    amount: Money = Field(description="order amount in the policy currency, at most two "
                                         "decimal places; send it as a string to keep it exact")
     reserve: bool = Field(False, description="reserve the amount for the order if allowed "
                                              "(needs source and external_id)")
@@ -83,11 +75,6 @@ class GateCheckIn(InputSchema):
                              description="the order's id in that system; the same order "
                                          "checked again gets the first answer back")
 
-
-class ReasonOut(Schema):
-    code: str
-    params: dict[str, Any]
-    text: str = Field(description="the reason in plain language (Accept-Language)")
 
 
 class AvailableOut(Schema):
@@ -246,7 +233,7 @@ def get_reservation(request: HttpRequest, source: str, external_id: str) -> Any:
 
 @router.get("/customers/{id_or_code}/gate-checks", response=list[GateCheckOut],
             summary="The gate's answers for a customer, newest first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_gate_checks(request: HttpRequest, id_or_code: str, outcome: str = "") -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.view_gatecheck")

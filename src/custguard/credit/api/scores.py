@@ -22,9 +22,10 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
-from custguard.api.schemas import InputSchema
+from custguard.api.pagination import Pages
+from custguard.api.schemas import CustomerRef, InputSchema, Money, ReasonOut
 from custguard.core import clock
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import NotFound, PermissionRefused, ValidationFailed
@@ -34,6 +35,7 @@ from custguard.credit.models import CreditOverride, CreditReview, CreditScore
 from custguard.credit.services import overrides, reviews, scoring
 from custguard.customers import selectors
 from custguard.customers.models import Customer, CustomerGroup, GroupStanding, Standing
+from custguard.customers.selectors import customer_in_scope
 
 router = Router(tags=["credit"])
 OverrideStatus = Literal[tuple(CreditOverride.Status.values)]  # type: ignore[valid-type]
@@ -42,20 +44,6 @@ OverrideStatus = Literal[tuple(CreditOverride.Status.values)]  # type: ignore[va
 def require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
         raise PermissionRefused(_("your role may not do this"))
-
-
-def customer_in_scope(actor: Actor, id_or_code: str, field: str | None = None) -> Customer:
-    """A customer the actor may see, by id or 9-digit code; any other is not found."""
-    text = str(id_or_code).strip()
-    qs = selectors.customers_for(actor)
-    customer = None
-    if len(text) == 9 and text.isdigit():
-        customer = qs.filter(code=text).first()
-    elif text.isdigit() and len(text) < 19:
-        customer = qs.filter(pk=int(text)).first()
-    if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": text or "''"}, field=field)
-    return customer
 
 
 def group_in_scope(actor: Actor, group_id: int, field: str | None = None) -> CustomerGroup:
@@ -75,11 +63,6 @@ def _policy() -> Any:
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class ReasonOut(Schema):
-    code: str
-    params: dict[str, Any]
-    text: str = Field(description="the reason in plain language (the request's language)")
-
 
 def reasons_out(stored: list[dict[str, Any]] | None, policy: Any = None) -> list[dict[str, Any]]:
     return [{"code": r.get("code", ""), "params": r.get("params") or {},
@@ -98,11 +81,6 @@ class GroupExposureOut(ExposureOut):
     name: str
     has_limit: bool = Field(description="whether a unified group limit applies")
 
-
-class CustomerRef(Schema):
-    id: int
-    code: str
-    name: str
 
 
 class CreditOut(Schema):
@@ -214,7 +192,7 @@ def get_credit(request: HttpRequest, id_or_code: str) -> Any:
 
 @router.get("/customers/{id_or_code}/scores", response=list[ScoreOut],
             summary="A customer's score history, newest first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_scores(request: HttpRequest, id_or_code: str) -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.view_creditscore")
@@ -236,7 +214,7 @@ def rescore(request: HttpRequest, id_or_code: str) -> Any:
 # --- reviews ----------------------------------------------------------------------------------
 
 
-class ReviewIn(InputSchema):
+class CreditReviewIn(InputSchema):
     note: str = Field(min_length=1, max_length=reviews.MAX_NOTE,
                       description="what was looked at and concluded")
 
@@ -263,7 +241,7 @@ def review_out(review: CreditReview) -> dict[str, Any]:
 
 @router.post("/customers/{id_or_code}/reviews", response={201: ReviewOut},
              summary="Record a credit review (rescores the customer now)")
-def record_review(request: HttpRequest, id_or_code: str, payload: ReviewIn) -> Any:
+def record_review(request: HttpRequest, id_or_code: str, payload: CreditReviewIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.add_creditreview")
     customer = customer_in_scope(actor, id_or_code)
@@ -295,7 +273,7 @@ def queue_row(customer: Customer) -> dict[str, Any]:
 
 @router.get("/credit/reviews", response=list[QueueRowOut],
             summary="Customers due for a credit review, riskiest first")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def review_queue(request: HttpRequest, grade: str = "", overdue_only: bool = False) -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.view_creditreview")
@@ -313,14 +291,14 @@ def review_queue(request: HttpRequest, grade: str = "", overdue_only: bool = Fal
 class OverrideIn(InputSchema):
     customer: int | str | None = Field(None, description="customer id or 9-digit code")
     group: int | None = Field(None, description="group id (a unified group limit)")
-    credit_limit: Decimal | None = Field(None, description="the limit; send it as a string")
+    credit_limit: Money | None = Field(None, description="the limit; send it as a string")
     payment_terms_days: int | None = Field(None, description="customers only")
     reason: str = Field(min_length=1, max_length=overrides.MAX_REASON)
     expires_on: dt.date = Field(description="the first day it no longer applies: after today, "
                                             "at most one year ahead")
 
 
-class NoteIn(InputSchema):
+class OverrideNoteIn(InputSchema):
     note: str = Field("", max_length=overrides.MAX_REASON,
                       description="optional for an approval, required for a rejection")
 
@@ -380,7 +358,7 @@ def override_in_scope(actor: Actor, override_id: int) -> CreditOverride:
 
 
 @router.get("/credit/overrides", response=list[OverrideOut], summary="List credit overrides")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pages, page_size=50)
 def list_overrides(request: HttpRequest, status: OverrideStatus | None = None,
                    customer: str | None = None, group: int | None = None) -> Any:
     actor = actor_from_request(request)
@@ -422,7 +400,7 @@ def create_override(request: HttpRequest, payload: OverrideIn) -> Any:
 
 @router.post("/credit/overrides/{override_id}/approve", response=OverrideOut,
              summary="Approve a pending override (not your own request)")
-def approve_override(request: HttpRequest, override_id: int, payload: NoteIn) -> Any:
+def approve_override(request: HttpRequest, override_id: int, payload: OverrideNoteIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.approve_creditoverride")
     override = overrides.approve_override(actor, override_in_scope(actor, override_id),
@@ -432,7 +410,7 @@ def approve_override(request: HttpRequest, override_id: int, payload: NoteIn) ->
 
 @router.post("/credit/overrides/{override_id}/reject", response=OverrideOut,
              summary="Reject a pending override (a note is required)")
-def reject_override(request: HttpRequest, override_id: int, payload: NoteIn) -> Any:
+def reject_override(request: HttpRequest, override_id: int, payload: OverrideNoteIn) -> Any:
     actor = actor_from_request(request)
     require(actor, "credit.approve_creditoverride")
     override = overrides.reject_override(actor, override_in_scope(actor, override_id),

@@ -6,16 +6,14 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
-from ninja import Field, FilterSchema, Router, Schema
-from pydantic import field_validator
-from pydantic_core import PydanticCustomError
+from ninja import Field, Router, Schema
 
-from custguard.api.schemas import InputSchema
+from custguard.api.schemas import CustomerRef
 from custguard.core import clock
 from custguard.core.actors import Actor
-from custguard.core.errors import NotFound, PermissionRefused
+from custguard.core.errors import PermissionRefused
 from custguard.customers.models import Customer
-from custguard.customers.selectors import customers_for
+from custguard.customers.selectors import customer_in_scope, customer_key, customers_for
 from custguard.ledger import selectors
 from custguard.ledger.models import Allocation, Invoice, Order, Payment
 
@@ -25,57 +23,14 @@ CUSTOMER_HELP = "customer id, or its 9-digit code"
 router = Router(tags=["ledger"])
 
 
-def _no_nul(value: Any) -> Any:
-    """Text with a NUL character cannot be stored (PostgreSQL refuses it): a 422, not a 500."""
-    if isinstance(value, str) and "\x00" in value:
-        # A typed error, so api/problems.py words its reason in the request's language.
-        raise PydanticCustomError("nul_character", "must not contain NUL characters")
-    return value
-
-
-class TextIn(InputSchema):
-    """A request body of the ledger: unknown keys refused, no NUL characters in text."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _no_nul(value)
-
-
-class TextFilter(FilterSchema):
-    """Query parameters of the ledger's lists: no NUL characters in text."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        return _no_nul(value)
-
-
 def require(actor: Actor, perm: str) -> None:
     if not actor.can(perm):
         raise PermissionRefused(_("your role may not do this"))
 
 
-def customer_key(value: int | str) -> tuple[str, str | int] | None:
-    """("code", "980601001") or ("id", 17) for what the caller gave, None when it is neither."""
-    text = str(value).strip()
-    if len(text) == 9 and text.isdigit():
-        return "code", text
-    if text.isdigit() and not isinstance(value, bool):
-        return "id", int(text)
-    return None
-
-
 def get_customer(actor: Actor, value: int | str, field: str = "customer") -> Customer:
     """A customer the actor may see, by id or code; any other is not found (404)."""
-    key = customer_key(value)
-    customer = None
-    if key is not None:
-        customer = customers_for(actor).filter(**{key[0]: key[1]}).first()
-    if customer is None:
-        raise NotFound(_("customer %(customer)s not found") % {"customer": value}, field=field)
-    return customer
-
+    return customer_in_scope(actor, value, field)
 
 def customers_by_key(actor: Actor, values: list[int | str]) -> dict[str, Customer]:
     """The customers of a batch the actor may see, keyed by str(value), in two queries."""
@@ -93,12 +48,6 @@ def customers_by_key(actor: Actor, values: list[int | str]) -> dict[str, Custome
 
 
 # --- output -----------------------------------------------------------------------------------
-
-
-class CustomerRef(Schema):
-    id: int
-    code: str
-    name: str
 
 
 class FactRef(Schema):

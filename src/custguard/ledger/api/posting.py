@@ -8,7 +8,6 @@ name every refused item and field (`items[3].due_on`)."""
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,6 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Schema, Status
 
+from custguard.api.schemas import InputSchema, Money
 from custguard.core import limits
 from custguard.core.actors import Actor, actor_from_request
 from custguard.core.errors import DomainError, PermissionRefused, ValidationFailed
@@ -27,7 +27,6 @@ from custguard.ledger.api.common import (
     InvoiceOut,
     OrderOut,
     PaymentOut,
-    TextIn,
     customers_by_key,
     get_customer,
     invoice_out,
@@ -49,7 +48,7 @@ SOURCE_HELP = "the system the fact comes from; (source, external_id) identifies 
 DEFAULT_SOURCE_HELP = "source of the referenced fact (default: this fact's source)"
 
 
-class FactIn(TextIn):
+class FactIn(InputSchema):
     customer: int | str = Field(description=CUSTOMER_HELP, examples=["110000001"])
     source: str = Field(min_length=1, max_length=50, description=SOURCE_HELP,
                         examples=["erp"])
@@ -60,7 +59,7 @@ class FactIn(TextIn):
 class OrderIn(FactIn):
     number: str = Field("", max_length=64, description="the order number people use")
     ordered_on: dt.date
-    amount: Decimal = Field(description=AMOUNT_HELP, examples=["1280.00"])
+    amount: Money = Field(description=AMOUNT_HELP, examples=["1280.00"])
 
 
 class OrderCancellationIn(FactIn):
@@ -75,7 +74,7 @@ class InvoiceIn(FactIn):
     number: str = Field("", max_length=64, description="the invoice number (发票号)")
     issued_on: dt.date
     due_on: dt.date
-    amount: Decimal = Field(description=AMOUNT_HELP, examples=["1280.00"])
+    amount: Money = Field(description=AMOUNT_HELP, examples=["1280.00"])
     order_source: str | None = Field(
         None, max_length=50, description="source of the order invoiced (default: this "
                                          "invoice's source when order_external_id is given)")
@@ -87,23 +86,23 @@ class InvoiceIn(FactIn):
 class CreditNoteIn(FactIn):
     number: str = Field("", max_length=64)
     issued_on: dt.date
-    amount: Decimal = Field(description=AMOUNT_HELP, examples=["100.00"])
+    amount: Money = Field(description=AMOUNT_HELP, examples=["100.00"])
     corrects_source: str | None = Field(None, max_length=50, description=DEFAULT_SOURCE_HELP)
     corrects_external_id: str = Field(min_length=1, max_length=100,
                                       description="external_id of the invoice corrected")
 
 
-class AllocationIn(TextIn):
+class AllocationIn(InputSchema):
     invoice_source: str | None = Field(None, max_length=50,
                                        description="default: the payment's source")
     invoice_external_id: str = Field(min_length=1, max_length=100)
-    amount: Decimal = Field(description=AMOUNT_HELP)
+    amount: Money = Field(description=AMOUNT_HELP)
 
 
 class PaymentIn(FactIn):
     number: str = Field("", max_length=64)
     received_on: dt.date
-    amount: Decimal = Field(description=AMOUNT_HELP, examples=["1280.00"])
+    amount: Money = Field(description=AMOUNT_HELP, examples=["1280.00"])
     allocations: list[AllocationIn] | None = Field(
         None, description="the invoices the payment pays, as the ERP applied it; omitted: "
                           "oldest due first; []: nothing applied (credit on account)")
@@ -122,27 +121,27 @@ def _batch_of(item: type[Schema]) -> Any:
                  description=f"1 to {MAX_BATCH} {item.__name__} items, posted all or nothing")
 
 
-class OrderBatchIn(TextIn):
+class OrderBatchIn(InputSchema):
     items: list[OrderIn] = _batch_of(OrderIn)
 
 
-class OrderCancellationBatchIn(TextIn):
+class OrderCancellationBatchIn(InputSchema):
     items: list[OrderCancellationIn] = _batch_of(OrderCancellationIn)
 
 
-class InvoiceBatchIn(TextIn):
+class InvoiceBatchIn(InputSchema):
     items: list[InvoiceIn] = _batch_of(InvoiceIn)
 
 
-class CreditNoteBatchIn(TextIn):
+class CreditNoteBatchIn(InputSchema):
     items: list[CreditNoteIn] = _batch_of(CreditNoteIn)
 
 
-class PaymentBatchIn(TextIn):
+class PaymentBatchIn(InputSchema):
     items: list[PaymentIn] = _batch_of(PaymentIn)
 
 
-class PaymentReversalBatchIn(TextIn):
+class PaymentReversalBatchIn(InputSchema):
     items: list[PaymentReversalIn] = _batch_of(PaymentReversalIn)
 
 
