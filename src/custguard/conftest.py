@@ -195,6 +195,14 @@ def system_actor() -> Actor:
     return Actor.system("tests")
 
 
+@pytest.fixture(scope="session")
+def fuzz_schema() -> Any:
+    """The API's OpenAPI document loaded by schemathesis, once per worker (testing/fuzz.py)."""
+    from custguard.testing import fuzz
+
+    return fuzz.api_schema()
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
