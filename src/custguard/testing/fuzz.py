@@ -128,3 +128,34 @@ def customer_codes(values: dict[str, Any]) -> list[str]:
 def operations(rows: list[Any]) -> list[tuple[str, str]]:
     """Each (method, route) of a matrix table once, in the table's order."""
     return list(dict.fromkeys((row.method, row.route) for row in rows))
+
+
+def every_operation_and_role(rows: list[Any]) -> Any:
+    """Parametrize a test by (method, route, role): each operation of a matrix table as each
+    signed-in role (a request without credentials gets its 401 before any input is read)."""
+    import pytest
+
+    from custguard.testing.matrix import ANONYMOUS, ROLES
+
+    return pytest.mark.parametrize(("method", "route", "role"), [
+        (method, route, role) for method, route in operations(rows)
+        for role in ROLES if role != ANONYMOUS])
+
+
+def matrix_test(rows: list[Any], world_fixture: str = "world") -> Any:
+    """The fuzz test of an app: each operation of its permission matrix `rows`, as each
+    signed-in role, against the matrix's world (the fixture `world_fixture`: a dict of values,
+    or an object with `.values`). The module defines the matrix's fixtures, `personas` and
+    `bearer_for` (the shared ones) and the world."""
+
+    @every_operation_and_role(rows)
+    def test_no_input_breaks_the_api(method: str, route: str, role: str, request: Any,
+                                     personas: dict[str, Any], bearer_for: Any,
+                                     fuzz_schema: Any) -> None:
+        world = request.getfixturevalue(world_fixture)
+        values = world if isinstance(world, dict) else world.values
+        authorization = bearer_for(personas[role])["HTTP_AUTHORIZATION"]
+        fuzz(method, route, authorization, world_values(rows, method, route, values),
+             customer_codes(values))
+
+    return test_no_input_breaks_the_api
