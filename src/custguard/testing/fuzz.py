@@ -35,7 +35,27 @@ def api_schema() -> Any:
     import schemathesis
 
     with connections_kept():
-        return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    _warm_up(schema)
+    return schema
+
+
+def _warm_up(schema: Any) -> None:
+    """Draw a few cases once per process, so that the first fuzz test does not pay for
+    hypothesis' engine and schemathesis' strategy machinery being built (about 1 s)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis import GenerationMode
+
+    op = schema["/api/v1/appeals"]["POST"]
+    cases = op.as_strategy(GenerationMode.POSITIVE) | op.as_strategy(GenerationMode.NEGATIVE)
+
+    @given(case=cases)
+    @settings(max_examples=4, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+    def draw(case: Any) -> None:
+        case.as_transport_kwargs()
+
+    draw()
 
 
 @contextlib.contextmanager
@@ -147,7 +167,10 @@ def matrix_test(rows: list[Any], world_fixture: str = "world") -> Any:
     signed-in role, against the matrix's world (the fixture `world_fixture`: a dict of values,
     or an object with `.values`). The module defines the matrix's fixtures, `personas` and
     `bearer_for` (the shared ones) and the world."""
+    import pytest
 
+    # Set up before the test, so the world's build is timed as shared data, not as this call.
+    @pytest.mark.usefixtures(world_fixture)
     @every_operation_and_role(rows)
     def test_no_input_breaks_the_api(method: str, route: str, role: str, request: Any,
                                      personas: dict[str, Any], bearer_for: Any,
