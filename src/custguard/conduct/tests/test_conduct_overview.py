@@ -30,6 +30,7 @@ from custguard.core.actors import Actor
 from custguard.core.models import User
 from custguard.customers import services as registry
 from custguard.customers.models import Customer, Region
+from custguard.testing.shared import fresh_copy
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +50,30 @@ def days_ago(days: int) -> Any:
     return clock.frozen_at(NOW - dt.timedelta(days=days))
 
 
+@pytest.fixture(scope="module")
+def module_book(module_db: Callable[[], Any], module_regions: None,
+                module_personas: dict[str, User]) -> dict[str, Any]:
+    """Built once for the module (the tests only read it; conftest `module_db`)."""
+    with module_db():
+        return build_book(module_personas)
+
+
 @pytest.fixture
-def book(regions: None, personas: dict[str, User]) -> dict[str, Any]:
+def book(db: None, module_book: dict[str, Any]) -> dict[str, Any]:
+    return fresh_copy(module_book)
+
+
+@pytest.fixture
+def personas(shared_personas: dict[str, User]) -> dict[str, User]:
+    return shared_personas
+
+
+@pytest.fixture
+def client_for(shared_client_for: Callable[[User], Client]) -> Callable[[User], Client]:
+    return shared_client_for
+
+
+def build_book(personas: dict[str, User]) -> dict[str, Any]:
     """Five customers in Beijing and Guangdong, of two account managers and none, with cases
     at every stage over the last year and one from before it."""
     with days_ago(500):
@@ -218,24 +241,36 @@ def test_charts_carry_the_aggregates(book: dict[str, Any], personas: dict[str, U
     assert "<script>" not in html
 
 
-def test_filters(book: dict[str, Any], personas: dict[str, User],
-                 client_for: Callable[[User], Client]) -> None:
+def test_the_region_filter_takes_a_province_or_a_city(
+        book: dict[str, Any], personas: dict[str, User],
+        client_for: Callable[[User], Client]) -> None:
     client = client_for(personas["credit_manager"])
-    customers = book["customers"]
-    start, end = default_range(TODAY)
     guangdong = overview(client, region="440000").context
     assert guangdong["total"] == 2
     assert [r.label for r in guangdong["provinces"]] == ["广东省"]
     assert guangdong["figures"].open_cases == 0  # b's open case is in Beijing
-    shenzhen = overview(client, region="440300").context
-    assert shenzhen["total"] == 1
-    major = overview(client, severity="MAJOR").context
-    assert major["total"] == expected(list(customers.values()), start=start, end=end,
+    assert overview(client, region="440300").context["total"] == 1  # Shenzhen
+
+
+def test_the_severity_filter(book: dict[str, Any], personas: dict[str, User],
+                             client_for: Callable[[User], Client]) -> None:
+    start, end = default_range(TODAY)
+    major = overview(client_for(personas["credit_manager"]), severity="MAJOR").context
+    assert major["total"] == expected(list(book["customers"].values()), start=start, end=end,
                                       severity="MAJOR")["cases"] == 2
-    every = overview(client, states="all").context
-    assert every["total"] == 6  # confirmed, the open report and the dismissed one
+
+
+def test_the_state_filter(book: dict[str, Any], personas: dict[str, User],
+                          client_for: Callable[[User], Client]) -> None:
+    client = client_for(personas["credit_manager"])
+    assert overview(client, states="all").context["total"] == 6  # with the open and dismissed
     assert overview(client, states="open").context["total"] == 1
     assert overview(client, states="dismissed").context["total"] == 1
+
+
+def test_a_longer_range_reaches_further_back(book: dict[str, Any], personas: dict[str, User],
+                                             client_for: Callable[[User], Client]) -> None:
+    client = client_for(personas["credit_manager"])
     longer = overview(client, start="2025-01-01", end="2026-06-15").context
     assert longer["total"] == 5  # e's warning from 400 days ago
     assert len(chart(overview(client, start="2025-01-01").content.decode(),
