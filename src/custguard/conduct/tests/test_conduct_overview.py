@@ -366,13 +366,3 @@ def test_export_refuses_an_unknown_format(book: dict[str, Any], personas: dict[s
     response = client_for(personas["finance"]).get(reverse("conduct:overview_export"),
                                                    {"format": "pdf"})
     assert response.status_code == 404
-
-
-def test_an_empty_overview(regions: None, personas: dict[str, User],
-                           client_for: Callable[[User], Client]) -> None:
-    publish_default_policy()
-    response = overview(client_for(personas["credit_manager"]))
-    html = response.content.decode()
-    assert response.context["total"] == 0
-    assert 'data-chart="month-chart"' not in html and 'data-chart="type-chart"' not in html
-    assert response.context["figures"].open_cases == 0
