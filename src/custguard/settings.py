@@ -101,7 +101,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "custguard.core.middleware.StaticCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -164,6 +164,10 @@ AXES_ENABLED = env_bool("CUSTGUARD_LOGIN_THROTTLING", True)
 # API tokens: the longest a token may live, in days; a token made without an expiry gets it
 # (core/services/tokens.py).
 CUSTGUARD_TOKEN_MAX_DAYS = env_int("CUSTGUARD_TOKEN_MAX_DAYS", 365, minimum=1)
+# How long a worker trusts a token it has just checked (with its user and permissions) before
+# reading it again; a change made in another worker reaches this one within that time
+# (core/services/token_cache.py). 0 reads the token on every request.
+CUSTGUARD_AUTH_CACHE_SECONDS = env_int("CUSTGUARD_AUTH_CACHE_SECONDS", 2, minimum=0)
 
 # Sessions and CSRF
 HTTPS = env_bool("CUSTGUARD_HTTPS", not (DEBUG or TESTING))

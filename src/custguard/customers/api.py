@@ -473,7 +473,7 @@ def list_regions(request: HttpRequest, parent: str | None = None, q: str = "") -
 @router.get("/regions/{code}", response=RegionOut, tags=["regions"], summary="Get a region")
 def get_region(request: HttpRequest, code: str) -> Any:
     require(actor_from_request(request), "customers.view_region")
-    region = Region.objects.filter(pk=code).first()
-    if region is None:
-        raise NotFound(_("region %(code)s not found") % {"code": code})
-    return region
+    try:
+        return Region.objects.get(pk=code)  # not .first(): it would order by the key
+    except Region.DoesNotExist:
+        raise NotFound(_("region %(code)s not found") % {"code": code}) from None

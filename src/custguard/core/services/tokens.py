@@ -14,7 +14,7 @@ from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.models import ApiToken, User
-from custguard.core.services import audit
+from custguard.core.services import audit, token_cache
 
 TOKEN_PREFIX = "cg_"  # noqa: S105 - a public marker, not a secret
 # Writing last_used_at on every request would make each API read a write; once a minute is enough.
@@ -124,18 +124,25 @@ def revoke_token(actor: Actor, token: ApiToken, *, reason: str = "") -> ApiToken
 
 
 def authenticate_secret(secret: str) -> ApiToken | None:
-    """The live token for a presented secret, recording its use; None if unknown or dead."""
+    """The live token for a presented secret, recording its use; None if unknown or dead.
+
+    The token, its user and the user's permissions come from this worker's cache when it
+    checked the same token a moment ago (token_cache.py: why, and how changes reach it)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = (ApiToken.objects.select_related("user")
-             .filter(digest=digest(secret)).first())
+    key = digest(secret)
+    token = token_cache.get(key)
+    if token is None:
+        token = ApiToken.objects.select_related("user").filter(digest=key).first()
+        if token is None or token.revoked_at is not None or not token.user.is_active:
+            return None
+        token = token_cache.put(key, token)
     now = clock.now()
-    if token is None or token.revoked_at is not None or not token.user.is_active:
-        return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         # A bookkeeping field, not a business change: not audited.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        token_cache.used(key, now)
     return token
