@@ -67,6 +67,9 @@ class Region(models.Model):
         db_table = "customers_region"
         managed = False
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
 
 class RegionRowOut(Schema):
     code: str
