@@ -134,7 +134,9 @@ class World:
     big_facts: int
 
 
-def setup(args: argparse.Namespace) -> World:
+def api_user() -> str:
+    """Migrate, publish the default policy, make a credit manager (it may read regions and ask
+    the gate) with an API token; return the token's secret."""
     import django
 
     django.setup()
@@ -144,8 +146,6 @@ def setup(args: argparse.Namespace) -> World:
     from custguard.core.actors import Actor
     from custguard.core.models import User
     from custguard.core.services import policies, tokens
-    from custguard.customers import services
-    from custguard.customers.models import Region, Standing
     from custguard.policy import default_policy_text
 
     call_command("migrate", verbosity=0)
@@ -154,6 +154,16 @@ def setup(args: argparse.Namespace) -> World:
     user = User.objects.create_user(username="bench", password=secrets.token_urlsafe(16))
     user.groups.add(Group.objects.get(name="credit_manager"))
     _token, secret = tokens.create_token(system, user=user, name="bench", expires_days=1)
+    return secret
+
+
+def setup(args: argparse.Namespace) -> World:
+    secret = api_user()
+    from custguard.core.actors import Actor
+    from custguard.customers import services
+    from custguard.customers.models import Region, Standing
+
+    system = Actor.system("bench")
     beijing = Region.objects.get(pk="110000")
     codes = []
     for n in range(POOL + 2):
@@ -224,15 +234,21 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 def wait_ready(port: int, token: str, process: subprocess.Popen[bytes], workdir: str) -> None:
+    wait_answering(port, process, Path(workdir, "server.log"),
+                   {"Authorization": f"Bearer {token}"})
+
+
+def wait_answering(port: int, process: subprocess.Popen[bytes], log: Path,
+                   headers: dict[str, str]) -> None:
+    """Until GET /api/v1/regions/110000 answers 200 (the server's log if it exits first)."""
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the server exited: " +
-                               Path(workdir, "server.log").read_text(errors="replace")[-2000:])
+            raise RuntimeError(f"{log.stem} exited: " +
+                               log.read_text(errors="replace")[-2000:])
         try:
             conn = http.client.HTTPConnection(HOST, port, timeout=5)
-            conn.request("GET", "/api/v1/regions/110000",
-                         headers={"Authorization": f"Bearer {token}"})
+            conn.request("GET", "/api/v1/regions/110000", headers=headers)
             status = conn.getresponse().status
             conn.close()
             if status == 200:
@@ -240,7 +256,7 @@ def wait_ready(port: int, token: str, process: subprocess.Popen[bytes], workdir:
         except OSError:
             pass
         time.sleep(0.3)
-    raise RuntimeError("the server did not answer within 90 s")
+    raise RuntimeError(f"{log.stem} did not answer within 90 s")
 
 
 # --- the load ---------------------------------------------------------------------------------

@@ -31,11 +31,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate import HOST, drop_postgres, free_port, scratch_postgres, stop_server
+from gate import (
+    HOST,
+    api_user,
+    drop_postgres,
+    free_port,
+    scratch_postgres,
+    stop_server,
+    wait_answering,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -93,24 +100,8 @@ def wrk(name: str, url: str, args: argparse.Namespace, headers: dict[str, str],
 
 
 def setup() -> str:
-    """Migrate, publish the default policy, make a credit manager's token; return its secret."""
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-
-    from custguard.core.actors import Actor
-    from custguard.core.models import User
-    from custguard.core.services import policies, tokens
-    from custguard.policy import default_policy_text
-
-    call_command("migrate", verbosity=0)
-    system = Actor.system("bench")
-    policies.publish_source(system, default_policy_text(), note="bench")
-    user = User.objects.create_user(username="bench", password=secrets.token_urlsafe(16))
-    user.groups.add(Group.objects.get(name="credit_manager"))
-    _token, secret = tokens.create_token(system, user=user, name="bench", expires_days=1)
+    """The database of bench/gate.py's API user; return its token's secret."""
+    secret = api_user()
     from django.db import connections
 
     connections.close_all()
@@ -125,24 +116,7 @@ def start(argv: list[str], workdir: str, name: str, cwd: Path = ROOT) -> subproc
 
 def wait_until_up(port: int, process: subprocess.Popen[bytes], workdir: str, name: str,
                   headers: dict[str, str]) -> None:
-    import http.client
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited: " +
-                               Path(workdir, f"{name}.log").read_text(errors="replace")[-2000:])
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=5)
-            conn.request("GET", PATH, headers=headers)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{name} did not answer within 90 s")
+    wait_answering(port, process, Path(workdir, f"{name}.log"), headers)
 
 
 def warm(url: str, headers: dict[str, str], args: argparse.Namespace) -> None:
