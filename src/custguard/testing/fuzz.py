@@ -44,12 +44,8 @@ def _warm_up(schema: Any) -> None:
     """Draw a few cases once per process, so that the first fuzz test does not pay for
     hypothesis' engine and schemathesis' strategy machinery being built (about 1 s)."""
     from hypothesis import HealthCheck, Phase, given, settings
-    from schemathesis import GenerationMode
 
-    op = schema["/api/v1/appeals"]["POST"]
-    cases = op.as_strategy(GenerationMode.POSITIVE) | op.as_strategy(GenerationMode.NEGATIVE)
-
-    @given(case=cases)
+    @given(case=_cases(schema["/api/v1/appeals"]["POST"]))
     @settings(max_examples=4, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck), phases=[Phase.generate])
     def draw(case: Any) -> None:
@@ -74,6 +70,13 @@ def connections_kept() -> Iterator[None]:
 def operation(method: str, route: str) -> Any:
     """The schemathesis operation of a matrix row's method and route ("/api/v1/…")."""
     return api_schema()[route][method.upper()]
+
+
+def _cases(op: Any) -> Any:
+    """The cases drawn for an operation: valid by its schema, and not."""
+    from schemathesis import GenerationMode
+
+    return op.as_strategy(GenerationMode.POSITIVE) | op.as_strategy(GenerationMode.NEGATIVE)
 
 
 def _reasons_translated(ctx: Any, response: Any, case: Any) -> bool | None:
@@ -107,10 +110,8 @@ def fuzz(method: str, route: str, authorization: str, world_params: list[dict[st
     """Fuzz one operation as the holder of `authorization`; the first failing case fails."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
-    from schemathesis import GenerationMode
 
-    op = operation(method, route)
-    cases = op.as_strategy(GenerationMode.POSITIVE) | op.as_strategy(GenerationMode.NEGATIVE)
+    cases = _cases(operation(method, route))
     headers = {"Authorization": authorization, "Accept-Language": ACCEPT_LANGUAGE}
     checks = _checks()
 

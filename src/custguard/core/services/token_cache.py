@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 
 from custguard.core.models import ApiToken, User
 
@@ -61,7 +62,7 @@ def _build(model: type[Any], values: dict[str, Any]) -> Any:
     return instance
 
 
-def _with_permissions(entry: _Entry) -> tuple[ApiToken, User]:
+def _request_copy(entry: _Entry) -> ApiToken:
     user = _build(User, entry.user)
     # ModelBackend's own caches, filled as it would fill them itself.
     user._user_perm_cache = entry.user_permissions  # type: ignore[attr-defined]
@@ -69,7 +70,7 @@ def _with_permissions(entry: _Entry) -> tuple[ApiToken, User]:
     user._perm_cache = entry.user_permissions | entry.group_permissions  # type: ignore[attr-defined]
     token = _build(ApiToken, entry.token)
     token.user = user
-    return token, user
+    return token
 
 
 def get(digest: str) -> ApiToken | None:
@@ -80,7 +81,7 @@ def get(digest: str) -> ApiToken | None:
     entry = _entries.get(digest)
     if entry is None or time.monotonic() - entry.loaded_at >= seconds:
         return None
-    return _with_permissions(entry)[0]
+    return _request_copy(entry)
 
 
 def put(digest: str, token: ApiToken) -> ApiToken:
@@ -88,8 +89,6 @@ def put(digest: str, token: ApiToken) -> ApiToken:
     if lifetime() <= 0:
         return token
     user = token.user
-    from django.contrib.auth.backends import ModelBackend
-
     backend = ModelBackend()
     entry = _Entry(token=_fields(token), user=_fields(user),
                    user_permissions=frozenset(backend.get_user_permissions(user)),
@@ -99,7 +98,7 @@ def put(digest: str, token: ApiToken) -> ApiToken:
         if len(_entries) >= _MAX_ENTRIES:
             _entries.clear()
         _entries[digest] = entry
-    return _with_permissions(entry)[0]
+    return _request_copy(entry)
 
 
 def used(digest: str, when: Any) -> None:

@@ -133,8 +133,11 @@ def authenticate_secret(secret: str) -> ApiToken | None:
     key = digest(secret)
     token = token_cache.get(key)
     if token is None:
-        token = ApiToken.objects.select_related("user").filter(digest=key).first()
-        if token is None or token.revoked_at is not None or not token.user.is_active:
+        try:  # not .first(): it would order by the key
+            token = ApiToken.objects.select_related("user").get(digest=key)
+        except ApiToken.DoesNotExist:
+            return None
+        if token.revoked_at is not None or not token.user.is_active:
             return None
         token = token_cache.put(key, token)
     now = clock.now()
