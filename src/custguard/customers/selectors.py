@@ -67,7 +67,11 @@ def customer_key(value: int | str) -> tuple[str, str | int] | None:
 def find_customer(qs: QuerySet[Customer], value: int | str) -> Customer | None:
     """The customer of `qs` with this id or 9-digit code, or None."""
     key = customer_key(value)
-    return qs.filter(**{key[0]: key[1]}).first() if key is not None else None
+    if key is None:
+        return None
+    # id and code are unique: a slice, not .first(), which would add an ORDER BY.
+    found = qs.filter(**{key[0]: key[1]})[:1]
+    return found[0] if found else None
 
 
 def customer_in_scope(who: User | Actor, value: int | str, field: str | None = None, *,

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -128,16 +128,18 @@ def publish_source(actor: Actor, source: str | dict[str, Any], *, note: str = ""
         return publish(actor, version, effective_from=effective_from)
 
 
+def _in_force(at: dt.datetime | None) -> QuerySet[PolicyVersion]:
+    """The published (or since retired) versions in effect by `at`, latest first."""
+    return (PolicyVersion.objects
+            .filter(status__in=[PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED],
+                    effective_from__lte=at or clock.now())
+            .order_by("-effective_from", "-number"))
+
+
 def version_in_force(at: dt.datetime | None = None) -> PolicyVersion | None:
     """The published (or since retired) version whose effective time is the latest not after
     `at`: what decided, or decides, at that moment."""
-    moment = at or clock.now()
-    return (PolicyVersion.objects
-            .filter(status__in=[PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED],
-                    effective_from__lte=moment)
-            # The document is parsed once per process (_parsed); the gate asks on every call.
-            .defer("document")
-            .order_by("-effective_from", "-number").first())
+    return _in_force(at).defer("document").first()
 
 
 @lru_cache(maxsize=32)
@@ -150,9 +152,12 @@ def _parsed(number: int, digest: str) -> PolicyDocument:
 def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]:
     """(version number, document) of the policy that decides at `at` (default now). Raises a
     clear error when no policy has been published yet."""
-    version = version_in_force(at)
-    if version is None:
+    # The gate asks on every call: two columns, no model instance; the document is parsed
+    # once per process (_parsed).
+    found = list(_in_force(at).values_list("number", "checksum")[:1])
+    if not found:
         raise ValidationFailed(_("no policy version is in force yet: publish one first "
                                  "(custguard policy publish default)"), field="policy",
                                code="no_policy")
-    return version.number, _parsed(version.number, version.checksum)
+    number, checksum = found[0]
+    return number, _parsed(number, checksum)

@@ -12,19 +12,19 @@ savepoint and starts again, so a group never keeps a departed member's exposure.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Min, Q, Sum, Value
+from django.db import connection, transaction
+from django.db.models import DecimalField, F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
 
-from custguard.core import clock
+from custguard.core import clock, sql
 from custguard.core.transactions import MembershipMoved
-from custguard.customers.models import Customer, GroupStanding, Standing
+from custguard.customers.models import Customer, CustomerStatus, GroupStanding, Standing
 
 T = TypeVar("T")
 ZERO = Decimal("0.00")
@@ -36,7 +36,12 @@ MONEY_FIELD = DecimalField(max_digits=20, decimal_places=4)
 
 
 def group_of(customer_id: int) -> int | None:
-    return Customer.objects.filter(pk=customer_id).values_list("group_id", flat=True).get()
+    with connection.cursor() as cursor:
+        cursor.execute(_statements().group_of, [customer_id])
+        found = cursor.fetchone()
+    if found is None:
+        raise Customer.DoesNotExist(f"no customer {customer_id}")
+    return found[0]
 
 
 def _check_membership(customer_id: int, group_id: int | None) -> None:
@@ -72,14 +77,99 @@ def add_posted(customer_id: int, delta: Decimal) -> None:
     _with_membership(customer_id, change)
 
 
-def _room(amount: Decimal, factor: Decimal) -> Q:
-    """Rows whose limit (plus tolerance) still has room for `amount`:
-    credit_limit * factor >= posted + reserved + amount."""
-    ceiling = ExpressionWrapper(F("credit_limit") * Value(factor) + Value(SLACK),
-                                output_field=MONEY_FIELD)
-    used = ExpressionWrapper(F("posted") + F("reserved") + Value(amount),
-                             output_field=MONEY_FIELD)
-    return Q(GreaterThanOrEqual(ceiling, used))
+@dataclass(frozen=True)
+class Counters:
+    credit_limit: Decimal
+    posted: Decimal
+    reserved: Decimal
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the order gate decides from: the customer's standing row and its group's."""
+
+    customer_id: int
+    grade: str
+    closed: bool
+    blacklisted: bool
+    order_blocked: bool
+    service_suspended: bool
+    prepay_only: bool
+    penalty_prepay_only: bool
+    oldest_open_due_on: dt.date | None
+    customer: Counters
+    group_id: int | None
+    group: Counters | None  # None when the customer is in no group or the group has no limit
+
+    def days_past_due(self, today: dt.date) -> int:
+        if self.oldest_open_due_on is None:
+            return 0
+        return max(0, (today - self.oldest_open_due_on).days)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    snapshot: str
+    group_of: str
+    reserve_group: str
+    reserve_customer: str
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """The gate's statements, spelled once per process. Identifiers are our own tables' quoted
+    names; every value is a parameter."""
+    s, c, g = Standing, Customer, GroupStanding
+    sc, cc, gc = (functools.partial(sql.column, model) for model in (s, c, g))
+
+    def counters(alias: str) -> str:
+        return ", ".join(f"{alias}.{sc(name)}" for name in ("credit_limit", "posted", "reserved"))
+
+    def reserve(model: type, key: str, unlimited: str) -> str:
+        col = functools.partial(sql.column, model)
+        limit, posted, reserved = col("credit_limit"), col("posted"), col("reserved")
+        # The first parameter after the key is 1 when the limits are not enforced.
+        return " ".join([
+            f"UPDATE {sql.table(model)} SET {reserved} = {reserved} + CAST(%s AS NUMERIC),",  # noqa: S608
+            f"{col('updated_at')} = %s WHERE {col(key)} = %s AND (%s = 1 OR {unlimited}",
+            f"{limit} * CAST(%s AS NUMERIC) + CAST(%s AS NUMERIC) >=",
+            f"{posted} + {reserved} + CAST(%s AS NUMERIC))"])
+
+    snapshot = " ".join([
+        f"SELECT s.{sc('grade')}, c.{cc('status')}, s.{sc('blacklisted')},",
+        f"s.{sc('order_blocked')}, s.{sc('service_suspended')}, s.{sc('prepay_only')},",
+        f"s.{sc('penalty_prepay_only')}, s.{sc('oldest_open_due_on')}, {counters('s')},",
+        f"c.{cc('group')}, g.{gc('has_limit')}, {counters('g')}",
+        f"FROM {sql.table(s)} s JOIN {sql.table(c)} c ON c.{cc('id')} = s.{sc('customer')}",
+        f"LEFT JOIN {sql.table(g)} g ON g.{gc('group')} = c.{cc('group')}",
+        f"WHERE s.{sc('customer')} = %s"])
+    return _Statements(
+        snapshot=snapshot,
+        group_of=" ".join([f"SELECT {cc('group')} FROM {sql.table(c)}",  # noqa: S608
+                           f"WHERE {cc('id')} = %s"]),
+        reserve_group=reserve(g, "group", f"NOT {gc('has_limit')} OR"),
+        reserve_customer=reserve(s, "customer", ""),
+    )
+
+
+def snapshot(customer_id: int) -> Snapshot:
+    """The customer's and its group's standing, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_statements().snapshot, [customer_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Standing.DoesNotExist(f"no standing for customer {customer_id}")
+    (grade, status, blacklisted, blocked, suspended, prepay, penalty_prepay, oldest,
+     limit, posted, reserved, group_id, has_limit, g_limit, g_posted, g_reserved) = row
+    group = (Counters(sql.money(g_limit), sql.money(g_posted), sql.money(g_reserved))
+             if group_id is not None and has_limit else None)
+    return Snapshot(
+        customer_id=customer_id, grade=grade, closed=status == CustomerStatus.CLOSED,
+        blacklisted=bool(blacklisted), order_blocked=bool(blocked),
+        service_suspended=bool(suspended), prepay_only=bool(prepay),
+        penalty_prepay_only=bool(penalty_prepay), oldest_open_due_on=sql.date_value(oldest),
+        customer=Counters(sql.money(limit), sql.money(posted), sql.money(reserved)),
+        group_id=group_id, group=group)
 
 
 @dataclass(frozen=True)
@@ -91,21 +181,21 @@ class ReserveResult:
 def try_reserve(customer_id: int, group_id: int | None, amount: Decimal, factor: Decimal,
                 *, enforce_limits: bool = True) -> ReserveResult:
     """Add `amount` to the reserved counters of the group (when it has a unified limit, only if
-    it fits) and of the customer (only if it fits), with one conditional UPDATE per row. Zero
-    rows updated on either means nothing is changed. Must run inside a transaction; raises
-    MembershipMoved when the customer is not (or no longer) in `group_id`."""
-    now = clock.now()
-    with transaction.atomic():
+    it fits) and of the customer (only if it fits), with one conditional UPDATE per row:
+    credit_limit * factor >= posted + reserved + amount. Zero rows updated on either means
+    nothing is changed. Must run inside a transaction; raises MembershipMoved when the
+    customer is not (or no longer) in `group_id`."""
+    statements = _statements()
+    now = connection.ops.adapt_datetimefield_value(clock.now())
+    # With `enforce_limits` off the first condition is true and the room is not looked at.
+    bound = [amount, now, None, 0 if enforce_limits else 1, factor, SLACK, amount]
+    with transaction.atomic(), connection.cursor() as cursor:
         if group_id is not None:
-            rows = GroupStanding.objects.filter(pk=group_id)
-            if enforce_limits:
-                rows = rows.filter(Q(has_limit=False) | _room(amount, factor))
-            if not rows.update(reserved=F("reserved") + amount, updated_at=now):
+            cursor.execute(statements.reserve_group, [*bound[:2], group_id, *bound[3:]])
+            if cursor.rowcount != 1:
                 return ReserveResult(False, "group")
-        rows = Standing.objects.filter(pk=customer_id)
-        if enforce_limits:
-            rows = rows.filter(_room(amount, factor))
-        if not rows.update(reserved=F("reserved") + amount, updated_at=now):
+        cursor.execute(statements.reserve_customer, [*bound[:2], customer_id, *bound[3:]])
+        if cursor.rowcount != 1:
             transaction.set_rollback(True)
             return ReserveResult(False, "customer")
         _check_membership(customer_id, group_id)

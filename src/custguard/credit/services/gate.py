@@ -24,7 +24,7 @@ from custguard.core.services.policies import policy_in_force
 from custguard.core.transactions import MembershipMoved, atomic_with_retry
 from custguard.credit.models import GateCheck, Reservation
 from custguard.credit.services import exposure
-from custguard.customers.models import Customer, CustomerStatus, GroupStanding, Standing
+from custguard.customers.models import Customer
 from custguard.policy import gate
 from custguard.policy.decisions import Reason
 from custguard.policy.schema import PolicyDocument
@@ -78,42 +78,31 @@ def clean_identity(source: str, external_id: str, *, required: bool) -> tuple[st
     return source, external_id
 
 
-def _read(customer_id: int) -> tuple[Standing, GroupStanding | None]:
-    """The customer's standing row and its group's, in one query."""
-    standing = (Standing.objects.select_related("customer", "customer__group__standing")
-                .get(pk=customer_id))
-    group = standing.customer.group
-    return standing, (group.standing if group is not None else None)
-
-
-def _request(standing: Standing, group: GroupStanding | None, amount: Decimal,
-             today: dt.date) -> gate.GateRequest:
-    def exposure_of(row: Standing | GroupStanding) -> gate.Exposure:
+def _request(view: exposure.Snapshot, amount: Decimal, today: dt.date) -> gate.GateRequest:
+    def exposure_of(row: exposure.Counters) -> gate.Exposure:
         return gate.Exposure(credit_limit=row.credit_limit, posted=row.posted,
                              reserved=row.reserved)
 
-    group_exposure = exposure_of(group) if group is not None and group.has_limit else None
-    days = standing.days_past_due(today)
     return gate.GateRequest(
-        amount=amount, customer=exposure_of(standing), group=group_exposure,
-        grade=standing.grade, closed=standing.customer.status == CustomerStatus.CLOSED,
-        blacklisted=standing.blacklisted, order_blocked=standing.order_blocked,
-        service_suspended=standing.service_suspended, prepay_only=standing.prepay_only,
-        penalty_prepay=standing.penalty_prepay_only,
-        days_past_due=days)
+        amount=amount, customer=exposure_of(view.customer),
+        group=exposure_of(view.group) if view.group is not None else None,
+        grade=view.grade, closed=view.closed, blacklisted=view.blacklisted,
+        order_blocked=view.order_blocked, service_suspended=view.service_suspended,
+        prepay_only=view.prepay_only, penalty_prepay=view.penalty_prepay_only,
+        days_past_due=view.days_past_due(today))
 
 
 def _reasons(decision: gate.GateDecision) -> list[dict[str, object]]:
     return [reason.as_dict() for reason in decision.reasons]
 
 
-def _store(actor: Actor, standing: Standing, group: GroupStanding | None, amount: Decimal,
+def _store(actor: Actor, view: exposure.Snapshot, amount: Decimal,
            decision: gate.GateDecision, version: int, *, reserve: bool, source: str,
            external_id: str, reservation: Reservation | None) -> GateCheck:
     return GateCheck.objects.create(
-        customer_id=standing.pk, group_id_at_check=group.pk if group is not None else None,
+        customer_id=view.customer_id, group_id_at_check=view.group_id,
         at=clock.now(), amount=amount, outcome=decision.outcome.value,
-        reasons=_reasons(decision), policy_version=version, grade=standing.grade,
+        reasons=_reasons(decision), policy_version=version, grade=view.grade,
         available_customer=decision.available_customer,
         available_group=decision.available_group, reserve=reserve, source=source,
         external_id=external_id, reservation=reservation, actor_label=actor.label[:150])
@@ -123,8 +112,9 @@ def _replay(customer: Customer, amount: Decimal, source: str,
             external_id: str) -> GateAnswer | None:
     """The first answer for this (source, external_id), if there was one that reserved or held
     credit; a different customer or amount under the same identity is a mistake."""
-    existing = (Reservation.objects.select_related("customer")
-                .filter(source=source, external_id=external_id).first())
+    # (source, external_id) is unique: a slice, not .first(), which would add an ORDER BY.
+    found = Reservation.objects.filter(source=source, external_id=external_id)[:1]
+    existing = found[0] if found else None
     if existing is None:
         return None
     if existing.customer_id != customer.pk or existing.amount != amount:
@@ -152,11 +142,12 @@ def check(actor: Actor, customer: Customer, amount: object, *, reserve: bool = F
             return replay
     version, policy = policy_in_force()
     if not reserve:
-        standing, group = _read(customer.pk)
-        decision = gate.decide(policy, _request(standing, group, value, clock.today()))
-        with transaction.atomic():
-            stored = _store(actor, standing, group, value, decision, version, reserve=False,
-                            source=source, external_id=external_id, reservation=None)
+        view = exposure.snapshot(customer.pk)
+        decision = gate.decide(policy, _request(view, value, clock.today()))
+        # One INSERT, atomic by itself: no transaction around it (on SQLite that would take
+        # the write lock before the statement needs it).
+        stored = _store(actor, view, value, decision, version, reserve=False, source=source,
+                        external_id=external_id, reservation=None)
         return GateAnswer(check=stored, reservation=None, replayed=False)
     try:
         return atomic_with_retry(lambda: _check_and_reserve(
@@ -175,23 +166,23 @@ def _check_and_reserve(actor: Actor, customer: Customer, amount: Decimal,
     today = clock.today()
     factor = gate.tolerance_factor(policy)
     for _attempt in range(RESERVE_ATTEMPTS):
-        standing, group = _read(customer.pk)
-        decision = gate.decide(policy, _request(standing, group, amount, today))
+        view = exposure.snapshot(customer.pk)
+        decision = gate.decide(policy, _request(view, amount, today))
         if decision.outcome != gate.GateOutcome.ALLOW:
             break
-        group_id = group.pk if group is not None else None
+        # A group's counters are its members' sums, limit or not: its row moves too.
         try:
-            result = exposure.try_reserve(customer.pk, group_id, amount, factor)
+            result = exposure.try_reserve(customer.pk, view.group_id, amount, factor)
         except MembershipMoved:
             continue
         if result.ok:
-            return _record(actor, standing, group, amount, decision, version, policy, source,
+            return _record(actor, view, amount, decision, version, policy, source,
                            external_id, Reservation.Status.PENDING)
         # Someone else took the room between our read and our UPDATE: decide again on the
         # fresh numbers (normally a hold or a denial now).
     else:
-        standing, group = _read(customer.pk)
-        decision = gate.decide(policy, _request(standing, group, amount, today))
+        view = exposure.snapshot(customer.pk)
+        decision = gate.decide(policy, _request(view, amount, today))
         if decision.outcome == gate.GateOutcome.ALLOW:
             # Still looks allowed but the counters kept moving: refuse rather than spin.
             decision = gate.GateDecision(
@@ -200,26 +191,26 @@ def _check_and_reserve(actor: Actor, customer: Customer, amount: Decimal,
                 available_customer=decision.available_customer,
                 available_group=decision.available_group)
     if decision.outcome == gate.GateOutcome.HOLD:
-        return _record(actor, standing, group, amount, decision, version, policy, source,
+        return _record(actor, view, amount, decision, version, policy, source,
                        external_id, Reservation.Status.HELD)
-    stored = _store(actor, standing, group, amount, decision, version, reserve=True,
+    stored = _store(actor, view, amount, decision, version, reserve=True,
                     source=source, external_id=external_id, reservation=None)
     return GateAnswer(check=stored, reservation=None, replayed=False)
 
 
-def _record(actor: Actor, standing: Standing, group: GroupStanding | None, amount: Decimal,
+def _record(actor: Actor, view: exposure.Snapshot, amount: Decimal,
             decision: gate.GateDecision, version: int, policy: PolicyDocument, source: str,
             external_id: str, status: str) -> GateAnswer:
     now = clock.now()
     reservation = Reservation.objects.create(
-        customer_id=standing.pk, source=source, external_id=external_id, amount=amount,
+        customer_id=view.customer_id, source=source, external_id=external_id, amount=amount,
         status=status, created_at=now,
         expires_at=now + dt.timedelta(hours=policy.credit.reservation_expiry_hours))
-    stored = _store(actor, standing, group, amount, decision, version, reserve=True,
+    stored = _store(actor, view, amount, decision, version, reserve=True,
                     source=source, external_id=external_id, reservation=reservation)
     action = "gate.reserve" if status == Reservation.Status.PENDING else "gate.hold"
     # Last statement of the transaction: the audit head's lock is held for the least time.
-    audit.record(actor, action, reservation, customer_id=standing.pk,
+    audit.record(actor, action, reservation, customer_id=view.customer_id,
                  after={"amount": amount, "status": status, "source": source,
                         "external_id": external_id, "outcome": decision.outcome.value,
                         "reasons": _reasons(decision), "policy_version": version})

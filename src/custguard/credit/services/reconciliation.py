@@ -37,6 +37,9 @@ from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused
 from custguard.core.services import audit
+from custguard.core.sql import column as _col
+from custguard.core.sql import money as _money
+from custguard.core.sql import table as _table
 from custguard.core.transactions import atomic_with_retry
 from custguard.credit.models import Reservation
 from custguard.customers.models import Customer, CustomerGroup, GroupStanding, Standing
@@ -64,18 +67,6 @@ class Drift:
     def difference(self) -> Decimal:
         """How far the stored counter is off: stored - recomputed."""
         return self.stored - self.recomputed
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value if value is not None else 0)).quantize(CENT)
-
-
-def _table(model: Any) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _col(model: Any, name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
 
 
 def _facts_sql() -> tuple[str, list[Any]]:
