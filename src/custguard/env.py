@@ -129,7 +129,7 @@ def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
         if not path.is_absolute():
             path = data_dir / path
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "custguard.core.backends.sqlite3",
             "NAME": str(path),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",

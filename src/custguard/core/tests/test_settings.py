@@ -109,7 +109,7 @@ def test_env_currency(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_sqlite_relative_path_is_inside_the_data_dir(tmp_path: Path) -> None:
     db = database_from_url("sqlite:///custguard.sqlite3", data_dir=tmp_path)
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["ENGINE"] == "custguard.core.backends.sqlite3"
     assert db["NAME"] == str(tmp_path / "custguard.sqlite3")
     assert db["TEST"] == {"NAME": str(tmp_path / "test_custguard.sqlite3")}
     options = db["OPTIONS"]
@@ -202,7 +202,7 @@ def test_settings_refuse_to_start_without_a_secret_key(tmp_path: Path) -> None:
 def test_settings_start_without_a_secret_key_in_debug(tmp_path: Path) -> None:
     result = _run(["-c", PROBE], _clean_env(tmp_path, CUSTGUARD_DEBUG="true"), tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "False", "django.db.backends.sqlite3"]
+    assert result.stdout.split() == ["True", "False", "custguard.core.backends.sqlite3"]
 
 
 def test_settings_start_with_a_secret_key(tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_settings_start_with_a_secret_key(tmp_path: Path) -> None:
                      CUSTGUARD_AUDIT_KEY=secrets.token_urlsafe(32))
     result = _run(["-c", PROBE], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "False", "django.db.backends.sqlite3"]
+    assert result.stdout.split() == ["False", "False", "custguard.core.backends.sqlite3"]
 
 
 def test_settings_refuse_to_start_without_an_audit_key(tmp_path: Path) -> None:

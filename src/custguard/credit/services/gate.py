@@ -144,10 +144,11 @@ def check(actor: Actor, customer: Customer, amount: object, *, reserve: bool = F
     if not reserve:
         view = exposure.snapshot(customer.pk)
         decision = gate.decide(policy, _request(view, value, clock.today()))
-        # One INSERT, atomic by itself: no transaction around it (on SQLite that would take
-        # the write lock before the statement needs it).
-        stored = _store(actor, view, value, decision, version, reserve=False, source=source,
-                        external_id=external_id, reservation=None)
+        # The reads stay outside the transaction: it holds the write lock (on SQLite the only
+        # one) for the INSERT alone.
+        with transaction.atomic():
+            stored = _store(actor, view, value, decision, version, reserve=False,
+                            source=source, external_id=external_id, reservation=None)
         return GateAnswer(check=stored, reservation=None, replayed=False)
     try:
         return atomic_with_retry(lambda: _check_and_reserve(

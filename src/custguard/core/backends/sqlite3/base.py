@@ -1,0 +1,95 @@
+"""Django's SQLite backend, with the writers of one database file queued on a file lock.
+
+SQLite lets one writer in at a time. A writer that finds the database locked waits in SQLite's
+busy handler, which sleeps in growing steps (1, 2, 5, 10 … up to 100 ms) and tries again: under
+a burst of concurrent writes — the order gate at peak — the unlucky ones sleep long after the
+lock was free, and a few time out. custguard's transactions all start with BEGIN IMMEDIATE (the
+write lock first), so queueing them outside SQLite costs no concurrency: each transaction
+first takes an exclusive lock on `<database>-writer.lock`, polled every fraction of a
+millisecond, and holds it until COMMIT or ROLLBACK. Readers never take it (WAL lets them read
+beside the writer), and a process that dies drops its lock with it. After the database's
+timeout a waiter gives up with the same "database is locked" error SQLite gives, which
+core.transactions retries. In-memory databases have one connection and need no queue.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+from django.db.utils import OperationalError
+
+FIRST_PAUSE = 0.0002  # seconds between two tries at first …
+LAST_PAUSE = 0.002  # … growing to this, far below the busy handler's 100 ms
+DEFAULT_TIMEOUT = 5.0  # seconds, as Python's sqlite3 module waits by default
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._writer_fd: int | None = None
+        self._writer_held = False
+
+    def _writer_lock_fd(self) -> int | None:
+        if self.is_in_memory_db():
+            return None
+        if self._writer_fd is None:
+            path = f"{self.settings_dict['NAME']}-writer.lock"
+            self._writer_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        return self._writer_fd
+
+    def _take_writer_lock(self) -> None:
+        fd = self._writer_lock_fd()
+        if fd is None or self._writer_held:
+            return
+        timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", DEFAULT_TIMEOUT))
+        deadline = time.monotonic() + timeout
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OperationalError("database is locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, LAST_PAUSE)
+                continue
+            self._writer_held = True
+            return
+
+    def _drop_writer_lock(self) -> None:
+        if self._writer_held and self._writer_fd is not None:
+            fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
+        self._writer_held = False
+
+    def _start_transaction_under_autocommit(self) -> None:
+        self._take_writer_lock()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._drop_writer_lock()
+            raise
+
+    def _commit(self) -> Any:
+        result = super()._commit()
+        # A failed COMMIT keeps the lock: the rollback (or the close) that follows drops it.
+        self._drop_writer_lock()
+        return result
+
+    def _rollback(self) -> Any:
+        try:
+            return super()._rollback()
+        finally:
+            self._drop_writer_lock()
+
+    def _close(self) -> Any:
+        try:
+            return super()._close()
+        finally:
+            self._drop_writer_lock()
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
+                self._writer_fd = None
