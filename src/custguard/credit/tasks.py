@@ -7,7 +7,7 @@ import datetime as dt
 from custguard.core.actors import Actor
 from custguard.core.scheduling import Job
 from custguard.credit.models import CreditScore
-from custguard.credit.services import gate, overrides, reconciliation, scoring
+from custguard.credit.services import batch_scoring, gate, overrides, reconciliation, scoring
 
 
 def expire_reservations(actor: Actor) -> str:
@@ -20,7 +20,7 @@ def expire_overrides(actor: Actor) -> str:
 
 def rescore_due(actor: Actor) -> str:
     ids = scoring.due_for_rescoring()
-    result = scoring.rescore_customers(actor, ids, trigger=CreditScore.Trigger.BATCH)
+    result = batch_scoring.rescore_customers(actor, ids, trigger=CreditScore.Trigger.BATCH)
     return (f"{result.scored} customer(s) rescored under policy v{result.policy_version}, "
             f"{result.changed} changed grade, limit or terms")
 

@@ -99,8 +99,28 @@ def _bound(value: Decimal | None) -> dict[str, ReasonParam]:
     return {} if value is None else {"value": value}
 
 
+# score_factor's answers by (factor, value as written): most factors take few distinct values
+# (days, months, counts, percentages), and a batch of 100,000 customers asks for the same ones
+# again and again. The entry holds the factor, so a key's id cannot be reused by another
+# factor while the entry lives; the memo is emptied when it is full.
+_SCORED: dict[tuple[int, str], tuple[ScoreFactor, int, Reason]] = {}
+_SCORED_AT_MOST = 50_000
+
+
 def score_factor(factor: ScoreFactor, value: Decimal) -> tuple[int, Reason]:
     """Points of the bin that holds `value`, and the bin's reason with the numbers."""
+    key = (id(factor), str(value))
+    known = _SCORED.get(key)
+    if known is not None and known[0] is factor:
+        return known[1], known[2]
+    points, reason = _score_factor(factor, value)
+    if len(_SCORED) >= _SCORED_AT_MOST:
+        _SCORED.clear()
+    _SCORED[key] = (factor, points, reason)
+    return points, reason
+
+
+def _score_factor(factor: ScoreFactor, value: Decimal) -> tuple[int, Reason]:
     if not value.is_finite():
         raise ValueError(f"{factor.code}: value must be a finite number, not {value}")
     for score_bin in factor.bins:

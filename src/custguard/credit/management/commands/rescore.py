@@ -1,8 +1,13 @@
-"""`custguard rescore --all | --due [--as USER] [--no-progress]`: score customers in batches
-under the policy in force, set-based (a few GROUP BY queries per batch of customers).
+"""`custguard rescore --all | --due [--as USER] [--progress | --no-progress]`: score customers
+under the policy in force, set-based (`credit.services.batch_scoring`: a few GROUP BY
+statements per chunk of customers).
 
---due  customers whose next review date has come, or who were never scored
---as   act as this user (their permissions; audited as them); by default the "rescore" job
+--due          customers whose next review date has come, or who were never scored
+--as           act as this user (their permissions; audited as them); by default the
+               "rescore" job
+--progress     show a progress bar on stderr (count/total, rate, time left); shown by default
+               when stderr is a terminal
+--no-progress  never show it
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from tqdm import tqdm
 
 from custguard.core.actors import Actor
 from custguard.core.errors import DomainError
 from custguard.core.models import User
 from custguard.credit.models import CreditScore
-from custguard.credit.services import scoring
+from custguard.credit.services import batch_scoring, scoring
 
 
 class Command(BaseCommand):
@@ -30,26 +38,32 @@ class Command(BaseCommand):
                            help="customers whose next review date has come or never scored")
         parser.add_argument("--as", dest="username", default=None,
                             help="act as this user (default: the rescore job)")
-        parser.add_argument("--no-progress", action="store_true")
+        shown = parser.add_mutually_exclusive_group()
+        shown.add_argument("--progress", action="store_true", default=None,
+                           help=gettext_lazy("show a progress bar (by default only when "
+                                             "stderr is a terminal)"))
+        shown.add_argument("--no-progress", dest="progress", action="store_false",
+                           help=gettext_lazy("never show a progress bar"))
 
     @no_translations
     def handle(self, *args: Any, all: bool = False, due: bool = False,
-               username: str | None = None, no_progress: bool = False,
+               username: str | None = None, progress: bool | None = None,
                **options: Any) -> None:
-        from tqdm import tqdm
-
         actor = self._actor(username)
         ids = scoring.due_for_rescoring() if due else None
         if ids is None:
             from custguard.customers.models import Customer
 
             ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+        stream = getattr(self.stderr, "_out", sys.stderr)  # the stream, not its line wrapper
+        if progress is None:
+            progress = bool(getattr(stream, "isatty", lambda: False)())
         started = time.perf_counter()
-        with tqdm(total=len(ids), unit="customers", file=sys.stderr,
-                  disable=no_progress) as bar:
+        with tqdm(total=len(ids), unit=_("customers"), file=stream, disable=not progress,
+                  dynamic_ncols=True) as bar:
             try:
-                result = scoring.rescore(actor, ids, trigger=CreditScore.Trigger.BATCH,
-                                         progress=bar.update)
+                result = batch_scoring.rescore(actor, ids, trigger=CreditScore.Trigger.BATCH,
+                                               progress=bar.update)
             except DomainError as error:
                 raise CommandError(error.message) from None
         seconds = time.perf_counter() - started
