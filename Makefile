@@ -16,7 +16,7 @@ PYTEST := CUSTGUARD_TESTING=true $(BIN)/pytest -q -n $(TEST_WORKERS) --dist load
 STAGE_TIMES := $(CUSTGUARD_DATA_DIR)/test-stage-times.txt
 TEST_STAGES := install lint typecheck migrations sqlite postgres browser
 
-.PHONY: demo test install install-test chromium lint typecheck migrations-check test-sqlite test-postgres test-browser stage-install stage-lint stage-typecheck stage-migrations stage-sqlite stage-postgres stage-browser messages clean
+.PHONY: demo test bench wrk install install-test chromium lint typecheck migrations-check test-sqlite test-postgres test-browser stage-install stage-lint stage-typecheck stage-migrations stage-sqlite stage-postgres stage-browser messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,30 @@ chromium:
 
 lint:
 	$(BIN)/ruff check src bench
+
+# The benchmarks (not part of `make test`): every bench/ script on SQLite, then on PostgreSQL,
+# each printing its figures next to the baseline it is judged by; all output in one file.
+BENCH_RESULTS ?= $(CUSTGUARD_DATA_DIR)/bench-results.txt
+BENCH_SCRIPTS := request_path gate import_customers rescore
+bench: install-test wrk
+	@mkdir -p $(CUSTGUARD_DATA_DIR); status=0; \
+	{ echo "custguard benchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD 2>/dev/null)"; \
+	  nproc | sed 's/^/CPUs: /'; } > $(BENCH_RESULTS); \
+	( for db in "" "--database-url $(POSTGRES_URL)"; do \
+	    for script in $(BENCH_SCRIPTS); do \
+	      echo; echo "== bench/$$script.py $$db"; \
+	      $(BIN)/python bench/$$script.py $$db || status=1; \
+	    done; \
+	  done; exit $$status ) 2>&1 | tee -a $(BENCH_RESULTS); \
+	echo "results in $(BENCH_RESULTS)"; exit $${PIPESTATUS[0]}
+
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's wrk for the HTTP benchmarks"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing and we are not root: apt-get install wrk"; exit 1; fi; \
+	fi
 
 typecheck:
 	$(BIN)/mypy src/custguard/policy

@@ -401,8 +401,10 @@ def drive(name: str, ports: list[int], token: str, load: Load, clients: int, sec
           workdir: str) -> Figures:
     """`clients` connections for `seconds`, spread evenly over the servers on `ports`."""
     shares = [clients // len(ports) + (i < clients % len(ports)) for i in range(len(ports))]
-    processes = [wrk_process(port, token, load, share, seconds, workdir)
-                 for port, share in zip(ports, shares, strict=True)]
+    # Each wrk process numbers its orders from 1: a prefix of its own keeps them unique.
+    processes = [wrk_process(port, token, Load(load.mode, load.customers, f"{load.prefix}p{n}"),
+                             share, seconds, workdir)
+                 for n, (port, share) in enumerate(zip(ports, shares, strict=True))]
     parts = [collect(name, share, process)
              for share, process in zip(shares, processes, strict=True)]
     return parts[0] if len(parts) == 1 else Figures.combined(name, parts)
