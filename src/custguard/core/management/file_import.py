@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -25,6 +25,14 @@ class ImportResult(Protocol):
 def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+
+
+def open_file(path: Path) -> IO[bytes]:
+    """The file open for reading, for an import that streams it."""
+    try:
+        return path.open("rb")
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from None
 

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -235,6 +236,49 @@ def record_many(actor: Actor, pending: list[PendingEntry],
         AuditEntry.objects.bulk_create(batch)
     AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
     return seq
+
+
+class Spool:
+    """Entries written to a temporary file as a long job goes, and appended to the chain in
+    one go at its end (`append`), so that memory stays flat however many there are and the
+    chain's head is locked last (see `deferred`). Used by the file imports, which record one
+    entry per batch of rows."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile("w+b")  # noqa: SIM115 - closed by close()
+        self.count = 0
+
+    def add(self, entry: PendingEntry) -> None:
+        fields = {"action": entry.action, "object_type": entry.object_type,
+                  "object_id": str(entry.object_id), "customer_id": entry.customer_id,
+                  "before": entry.before, "after": entry.after, "reason": entry.reason}
+        self._file.write(json.dumps(fields, default=_json_default, ensure_ascii=False)
+                         .encode("utf-8") + b"\n")
+        self.count += 1
+
+    def append(self, actor: Actor, batch_bytes: int = 1024 * 1024) -> None:
+        """Append the spooled entries, in the order they were added, about `batch_bytes` of
+        them at a time; inside the transaction of the changes they record."""
+        self._file.seek(0)
+        batch: list[PendingEntry] = []
+        size = 0
+        for line in self._file:
+            batch.append(PendingEntry(**json.loads(line)))
+            size += len(line)
+            if size >= batch_bytes:
+                record_many(actor, batch)
+                batch, size = [], 0
+        if batch:
+            record_many(actor, batch)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def changes(instance: Model, fields: list[str], previous: Mapping[str, Any]) -> tuple[

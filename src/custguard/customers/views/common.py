@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "customer.create": _("Customer created"),
     "customer.update": _("Customer changed"),
     "customer.import": _("Customer imported"),
+    "customer.import_batch": _("Batch of imported customers"),
     "contact.create": _("Contact added"),
     "contact.update": _("Contact changed"),
     "contact.delete": _("Contact removed"),

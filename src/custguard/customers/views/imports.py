@@ -61,7 +61,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
 
         upload = form.cleaned_data["file"]
         try:
-            result = import_customers(actor(request), upload.read(), upload.name,
+            result = import_customers(actor(request), upload.file, upload.name,
                                       dry_run=form.cleaned_data["dry_run"],
                                       max_rows=max_import_rows())
         except DomainError as error:

@@ -31,12 +31,12 @@ class Command(BaseCommand):
     @no_translations
     def handle(self, *args: Any, what: str, **options: Any) -> None:
         path = Path(options["file"])
-        data = file_import.read_file(path)
         actor = actor_for(options["as_user"], "customer-import")
-        result = file_import.run_import(
-            self, path, lambda progress: import_customers(
-                actor, data, path.name, dry_run=options["dry_run"],
-                all_or_nothing=not options["partial"], progress=progress),
-            no_progress=options["no_progress"])
+        with file_import.open_file(path) as stream:  # read as a stream, not held in memory
+            result = file_import.run_import(
+                self, path, lambda progress: import_customers(
+                    actor, stream, path.name, dry_run=options["dry_run"],
+                    all_or_nothing=not options["partial"], progress=progress),
+                no_progress=options["no_progress"])
         file_import.report(self, result, f"{len(result.created)} customer(s) created",
                            partial=options["partial"])
