@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -30,8 +30,8 @@ from custguard.core.actors import Actor
 from custguard.core.errors import DomainError, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
 from custguard.core.transactions import atomic_with_retry
-from custguard.customers import importing as customer_importing
-from custguard.customers.importing import ImportProblem
+from custguard.customers.importing import reading
+from custguard.customers.importing.reading import ImportProblem
 from custguard.customers.models import Customer
 from custguard.customers.selectors import customers_for
 from custguard.ledger import services
@@ -42,25 +42,29 @@ BATCH_SIZE = 500
 DEFAULT_SOURCE = "import"
 
 
-# --- reading: thin wrappers over the customer import's reader ------------------------------
-# customers.importing keeps these private; the fact import needs the numbered rows (read_rows
-# drops the row numbers and maps headers to the customer columns).
+# --- reading: the customer import's streaming reader ------------------------------------
 
 
-def read_table(data: bytes, filename: str) -> Any:
+@dataclass
+class _ReadTable:
+    header: list[str]
+    header_row: int
+    records: list[tuple[int, list[str]]]
+
+
+def read_table(data: bytes | IO[bytes], filename: str) -> _ReadTable:
     """The header row and the numbered non-blank rows of a CSV (UTF-8 or GB18030) or
-    spreadsheet file; raises ValidationFailed(field="file") when it cannot be read."""
-    return customer_importing._read_table(data, filename)
+    spreadsheet file; raises ValidationFailed(field="file") when it cannot be read. (The fact
+    import still holds the rows in memory: it posts them through the services row by row.)"""
+    table = reading.Table(data, filename)
+    try:
+        return _ReadTable(table.header, table.header_row, list(table.records()))
+    finally:
+        table.close()
 
 
-def header_key(text: str) -> str:
-    """A header cell as the column index knows it (case, spaces, dashes and a trailing `*`
-    do not matter)."""
-    return customer_importing._key(text)
-
-
-def column_letter(index: int) -> str:
-    return customer_importing._letter(index)
+header_key = reading.header_key
+column_letter = reading.column_letter
 
 
 # --- the columns of each kind --------------------------------------------------------------
@@ -352,7 +356,7 @@ def _chunks(rows: Sequence[_Row], size: int) -> Iterator[Sequence[_Row]]:
         yield rows[start:start + size]
 
 
-def import_facts(actor: Actor, kind: str, data: bytes, filename: str, *,
+def import_facts(actor: Actor, kind: str, data: bytes | IO[bytes], filename: str, *,
                  dry_run: bool = False, all_or_nothing: bool = True,
                  source: str = DEFAULT_SOURCE, progress: Callable[[int], None] | None = None,
                  max_rows: int | None = None) -> FactImportResult:
