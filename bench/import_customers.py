@@ -1,6 +1,14 @@
 """Benchmark the customer import against a plain INSERT of the same rows.
 
     .venv/bin/python bench/import_customers.py [--rows 100000] [--database-url URL]
+                                               [--format csv|xlsx|both]
+
+BENCH_PROFILE=1 prints a cProfile of each import (slower; for finding the cost, not timing).
+
+For each format the import runs in a child process (so its peak RSS is the import's own,
+not the generator's), from a file on disk; the line it prints per format is
+`engine rows format import-rows/s executemany-rows/s ratio peak-RSS`, where ratio is
+import rows/s divided by executemany rows/s (the issue's target: >= 0.3).
 
 Sets up a fresh database (SQLite in a temporary directory by default; with a PostgreSQL URL, a
 scratch database created next to the one named and dropped afterwards), migrates it, writes N
@@ -15,13 +23,18 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import os
 import random
+import resource
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,6 +62,8 @@ def parse_args() -> argparse.Namespace:
                         help="postgresql://... to benchmark PostgreSQL (a scratch database is "
                              "created and dropped); default: SQLite in a temporary directory")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--format", choices=["csv", "xlsx", "both"], default="both")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -71,14 +86,13 @@ def drop_postgres(maintenance_url: str, name: str) -> None:
 
 
 def generate_rows(count: int, regions: list[str], managers: list[str],
-                  seed: int) -> list[list[str]]:
+                  seed: int) -> Iterator[list[str]]:
     rng = random.Random(seed)
     kinds = ["enterprise"] * 6 + ["dealer"] * 3 + ["individual"]
     industries = [chr(c) for c in range(ord("A"), ord("S") + 1)] + [""] * 3
     scales = ["micro", "small", "small", "medium", "large"]
     tiers = ["strategic", "important", "general", "general", "potential"]
     statuses = ["active"] * 8 + ["prospect", "dormant"]
-    rows = []
     for i in range(count):
         region = regions[i % len(regions)]
         kind = rng.choice(kinds)
@@ -92,7 +106,7 @@ def generate_rows(count: int, regions: list[str], managers: list[str],
         phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
         with_contact = rng.random() < 0.7
         contact = rng.choice(SURNAMES) + rng.choice(GIVEN) if with_contact else ""
-        rows.append([
+        yield [
             name, kind, region, rng.choice(industries), rng.choice(scales),
             rng.choice(managers), rng.choice(DEPARTMENTS), rng.choice(tiers),
             rng.choice(statuses), phone, id_number,
@@ -101,11 +115,10 @@ def generate_rows(count: int, regions: list[str], managers: list[str],
             contact, rng.choice(ROLES) if with_contact else "",
             f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}" if with_contact else "",
             f"c{i}@example.com" if with_contact and rng.random() < 0.5 else "",
-        ])
-    return rows
+        ]
 
 
-def to_csv(rows: list[list[str]]) -> bytes:
+def to_csv(rows: Iterable[list[str]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(HEADER)
@@ -113,8 +126,64 @@ def to_csv(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def write_csv(path: Path, rows: Iterable[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
+XLSX_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types '
+    'xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default '
+    'Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/><Override '
+    'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '</Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
+    'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship '
+    'Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook '
+    'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+    '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+}
+
+
+def write_xlsx(path: Path, rows: Iterable[list[str]]) -> None:
+    """A minimal .xlsx (inline strings, one sheet), written as a stream: openpyxl's writer
+    takes minutes for a million rows."""
+    from xml.sax.saxutils import escape
+
+    def line(cells: list[str]) -> bytes:
+        return ("<row>" + "".join(f'<c t="inlineStr"><is><t>{escape(cell)}</t></is></c>'
+                                  if cell else "<c/>" for cell in cells)
+                + "</row>").encode("utf-8")
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
+        for name, text in XLSX_PARTS.items():
+            book.writestr(name, text)
+        with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet '
+                        b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        b"<sheetData>")
+            sheet.write(line(HEADER))
+            for row in rows:
+                sheet.write(line(row))
+            sheet.write(b"</sheetData></worksheet>")
+
+
 def main() -> int:
     args = parse_args()
+    if args.child:
+        return child(args)
     workdir = tempfile.mkdtemp(prefix="cg-bench-")
     os.environ["CUSTGUARD_DATA_DIR"] = workdir
     os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
@@ -137,6 +206,45 @@ def main() -> int:
             drop_postgres(scratch[0], scratch[1])
 
 
+def child(args: argparse.Namespace) -> int:
+    """Import one file (in a process of its own) and print seconds, rows and peak RSS."""
+    import django
+
+    django.setup()
+    from custguard.core.actors import Actor
+    from custguard.customers.importing import import_customers
+
+    path = Path(args.child)
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        tracemalloc.start()
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        result = import_customers(Actor.job("bench"), stream, path.name)
+    seconds = time.perf_counter() - started
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        import tracemalloc
+
+        for stat in tracemalloc.take_snapshot().statistics("lineno")[:8]:
+            print(stat, file=sys.stderr)
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+    print(json.dumps({"seconds": seconds, "created": len(result.created),
+                      "problems": [str(p) for p in result.problems[:3]],
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    return 0
+
+
 def run(args: argparse.Namespace, workdir: str) -> int:
     import django
 
@@ -144,9 +252,8 @@ def run(args: argparse.Namespace, workdir: str) -> int:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from custguard.core.actors import Actor
     from custguard.core.models import AuditEntry, User
-    from custguard.customers.importing import import_customers
+    from custguard.core.services.audit import verify_chain
     from custguard.customers.models import Contact, Customer, Region, Standing
 
     call_command("migrate", verbosity=0)
@@ -154,28 +261,11 @@ def run(args: argparse.Namespace, workdir: str) -> int:
     User.objects.bulk_create([User(username=name, display_name=name) for name in managers])
     leaf_regions = list(Region.objects.filter(parent__isnull=False).order_by("code")
                         .values_list("code", flat=True))
-    needed = max(50, math.ceil(args.rows / 990))
+    formats = ["csv", "xlsx"] if args.format == "both" else [args.format]
+    needed = max(50, math.ceil(args.rows * len(formats) / 990))
     if needed > len(leaf_regions):
         print(f"{args.rows} rows need {needed} regions; the table has {len(leaf_regions)}")
         return 2
-    regions = leaf_regions[:needed]
-    rows = generate_rows(args.rows, regions, managers, args.seed)
-    data = to_csv(rows)
-    Path(workdir, "bench.csv").write_bytes(data)
-
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})")
-    print(f"rows: {args.rows} over {len(regions)} regions; CSV {len(data) / 1e6:.1f} MB")
-    started = time.perf_counter()
-    result = import_customers(Actor.job("bench"), data, "bench.csv")
-    import_seconds = time.perf_counter() - started
-    if result.problems or len(result.created) != args.rows:
-        print(f"import FAILED: {len(result.problems)} problem(s), e.g. {result.problems[:3]}")
-        return 1
-    counts = (Customer.objects.count(), Standing.objects.count(), Contact.objects.count(),
-              AuditEntry.objects.count())
-    print(f"written: {counts[0]} customers, {counts[1]} standing rows, {counts[2]} contacts, "
-          f"{counts[3]} audit entries")
-
     columns = [f.column for f in Customer._meta.concrete_fields if not f.primary_key]
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_plain (id INTEGER PRIMARY KEY, "
@@ -183,30 +273,66 @@ def run(args: argparse.Namespace, workdir: str) -> int:
                        if connection.vendor == "sqlite" else
                        "CREATE TABLE bench_plain (id BIGSERIAL PRIMARY KEY, "
                        + ", ".join(f"{c} TEXT" for c in columns) + ")")
-    plain = plain_rows(rows, columns)
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO bench_plain ({', '.join(columns)}) VALUES ({placeholders})"
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, plain)
-    plain_seconds = time.perf_counter() - started
-
-    import_rate = args.rows / import_seconds
-    plain_rate = args.rows / plain_seconds
-    print(f"import_customers: {import_seconds:8.2f} s  {import_rate:10,.0f} rows/s")
-    print(f"plain executemany: {plain_seconds:7.2f} s  {plain_rate:10,.0f} rows/s")
-    print(f"ratio: the import takes {import_seconds / plain_seconds:.1f}x the time of a bare "
-          f"INSERT of the customer rows")
+    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']})")
+    lines = []
+    for index, fmt in enumerate(formats):
+        share = len(leaf_regions[:needed]) // len(formats)
+        regions = leaf_regions[index * share:(index + 1) * share]
+        path = Path(workdir, f"bench.{fmt}")
+        started = time.perf_counter()
+        (write_csv if fmt == "csv" else write_xlsx)(
+            path, generate_rows(args.rows, regions, managers, args.seed))
+        print(f"{fmt}: {args.rows} rows over {len(regions)} regions, "
+              f"{path.stat().st_size / 1e6:.1f} MB, written in "
+              f"{time.perf_counter() - started:.1f} s")
+        connection.close()  # the child imports; it must see the committed users
+        done = subprocess.run([sys.executable, __file__, "--child", str(path)],
+                              capture_output=True, text=True, check=False)
+        if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_TRACEMALLOC"):
+            print(done.stderr)
+        if done.returncode:
+            print(done.stdout, done.stderr)
+            return 1
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+        if outcome["problems"] or outcome["created"] != args.rows:
+            print(f"import FAILED: {outcome}")
+            return 1
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO bench_plain ({', '.join(columns)}) VALUES ({placeholders})"
+        plain = list(plain_rows(generate_rows(args.rows, regions, managers, args.seed),
+                                columns))
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, plain)
+        plain_seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM bench_plain")
+        import_rate = args.rows / outcome["seconds"]
+        plain_rate = args.rows / plain_seconds
+        lines.append(f"{connection.vendor:10} {args.rows:>9} {fmt:5} {import_rate:>12,.0f} "
+                     f"{plain_rate:>14,.0f} {import_rate / plain_rate:>7.2f} "
+                     f"{outcome['rss_mb']:>9.0f}")
+        path.unlink()
+    counts = (Customer.objects.count(), Standing.objects.count(), Contact.objects.count(),
+              AuditEntry.objects.count())
+    print(f"written: {counts[0]} customers, {counts[1]} standing rows, {counts[2]} contacts, "
+          f"{counts[3]} audit entries; audit chain "
+          f"{'sound' if verify_chain() is None else 'BROKEN'}")
+    print(f"{'engine':10} {'rows':>9} {'file':5} {'import r/s':>12} {'executemany r/s':>14} "
+          f"{'ratio':>7} {'peak MB':>9}")
+    for line in lines:
+        print(line)
+    print("ratio = import rows/s / executemany rows/s (target >= 0.3); peak MB = the import "
+          "process's peak RSS")
     return 0
 
 
-def plain_rows(rows: list[list[str]], columns: list[str]) -> list[tuple[str, ...]]:
+def plain_rows(rows: Iterable[list[str]], columns: list[str]) -> Iterator[tuple[str, ...]]:
     """The same rows as tuples in the customer table's column order (codes made up in order)."""
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC).isoformat()
     serials: dict[str, int] = {}
-    out = []
     for row in rows:
         values = dict(zip(HEADER, row, strict=True))
         region = values["region"]
@@ -214,8 +340,7 @@ def plain_rows(rows: list[list[str]], columns: list[str]) -> list[tuple[str, ...
         values.update(code=f"{region}{serials[region]:03d}", region_id=region,
                       serial=str(serials[region]), account_manager_id=values["account_manager"],
                       group_id="", created_at=now, updated_at=now)
-        out.append(tuple(values.get(c, "") for c in columns))
-    return out
+        yield tuple(values.get(c, "") for c in columns)
 
 
 if __name__ == "__main__":
