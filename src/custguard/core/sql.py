@@ -10,6 +10,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Func, IntegerField
 
+from custguard.core.money import CENT
+
 
 class DaysBetween(Func):
     """Whole days from `earlier` to `later` (both dates): later - earlier."""
@@ -34,8 +36,6 @@ class DaysBetween(Func):
 # The ORM compiles a query anew on every call; on the order gate that compilation costs more
 # than the database's work. The few statements there are written out once, with the table and
 # column names taken from the models.
-
-CENT = Decimal("0.01")
 
 
 def table(model: Any) -> str:

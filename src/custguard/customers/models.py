@@ -183,6 +183,13 @@ class Contact(models.Model):
         return self.name
 
 
+def days_past_due(oldest_open_due_on: dt.date | None, today: dt.date) -> int:
+    """Days since the oldest unpaid invoice fell due (0 when nothing is past due)."""
+    if oldest_open_due_on is None:
+        return 0
+    return max(0, (today - oldest_open_due_on).days)
+
+
 class StandingFields(models.Model):
     """The current effect of all decisions, kept in the transaction of the change that moves
     it, so the order gate reads one row (plus the group's) and never scans history.
@@ -217,9 +224,7 @@ class StandingFields(models.Model):
         return self.credit_limit - self.posted - self.reserved
 
     def days_past_due(self, today: dt.date) -> int:
-        if self.oldest_open_due_on is None:
-            return 0
-        return max(0, (today - self.oldest_open_due_on).days)
+        return days_past_due(self.oldest_open_due_on, today)
 
 
 class Standing(StandingFields):

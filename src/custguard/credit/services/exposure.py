@@ -24,7 +24,13 @@ from django.db.models.functions import Coalesce
 
 from custguard.core import clock, sql
 from custguard.core.transactions import MembershipMoved
-from custguard.customers.models import Customer, CustomerStatus, GroupStanding, Standing
+from custguard.customers.models import (
+    Customer,
+    CustomerStatus,
+    GroupStanding,
+    Standing,
+    days_past_due,
+)
 
 T = TypeVar("T")
 ZERO = Decimal("0.00")
@@ -102,9 +108,7 @@ class Snapshot:
     group: Counters | None  # None when the customer is in no group or the group has no limit
 
     def days_past_due(self, today: dt.date) -> int:
-        if self.oldest_open_due_on is None:
-            return 0
-        return max(0, (today - self.oldest_open_due_on).days)
+        return days_past_due(self.oldest_open_due_on, today)
 
 
 @dataclass(frozen=True)
@@ -187,14 +191,17 @@ def try_reserve(customer_id: int, group_id: int | None, amount: Decimal, factor:
     customer is not (or no longer) in `group_id`."""
     statements = _statements()
     now = connection.ops.adapt_datetimefield_value(clock.now())
-    # With `enforce_limits` off the first condition is true and the room is not looked at.
-    bound = [amount, now, None, 0 if enforce_limits else 1, factor, SLACK, amount]
+
+    def params(key: int) -> list[object]:
+        # With `enforce_limits` off the first condition is true and the room is not looked at.
+        return [amount, now, key, 0 if enforce_limits else 1, factor, SLACK, amount]
+
     with transaction.atomic(), connection.cursor() as cursor:
         if group_id is not None:
-            cursor.execute(statements.reserve_group, [*bound[:2], group_id, *bound[3:]])
+            cursor.execute(statements.reserve_group, params(group_id))
             if cursor.rowcount != 1:
                 return ReserveResult(False, "group")
-        cursor.execute(statements.reserve_customer, [*bound[:2], customer_id, *bound[3:]])
+        cursor.execute(statements.reserve_customer, params(customer_id))
         if cursor.rowcount != 1:
             transaction.set_rollback(True)
             return ReserveResult(False, "customer")
