@@ -2,7 +2,7 @@
 with a BOM, or GB18030; comma or tab separated) and spreadsheets (.xlsx, .xls, .ods).
 
 Nothing here holds the whole file: a CSV is decoded and split as it is read, a large .xlsx is
-read with openpyxl's read-only (streaming) reader. Small workbooks, and the formats openpyxl
+pulled row by row from its sheet's XML (`xlsx_stream`). Small workbooks, and the formats openpyxl
 cannot read (.xls, .xlsb, .ods), are read with calamine, which loads the sheet into memory
 but is about ten times faster; `IN_MEMORY_SPREADSHEET_BYTES` bounds the memory that takes.
 """
@@ -25,7 +25,7 @@ from custguard.core.errors import ValidationFailed
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 STREAMED_SUFFIXES = (".xlsx", ".xlsm")
 # A workbook up to this size (the file, compressed) is read by calamine in memory: about
-# 25 bytes of memory per byte of file. Larger ones are streamed by openpyxl.
+# 25 bytes of memory per byte of file. Larger ones are streamed.
 IN_MEMORY_SPREADSHEET_BYTES = 4 * 1024 * 1024
 CHUNK = 1024 * 1024
 Source = bytes | IO[bytes]
@@ -149,20 +149,14 @@ def _calamine_rows(stream: IO[bytes]) -> Iterator[list[str]]:
         yield [cell_text(value) for value in row]
 
 
-def _openpyxl_rows(stream: IO[bytes]) -> Iterator[list[str]]:
-    import openpyxl
+def _streamed_xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
+    from custguard.customers.importing import xlsx_stream
 
     try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except Exception as error:  # a damaged zip, XML or workbook part
-        raise _unreadable_spreadsheet(error) from None
-    try:
-        for row in workbook.worksheets[0].iter_rows(values_only=True):
+        for row in xlsx_stream.rows(stream):
             yield [cell_text(value) for value in row]
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as error:
+    except xlsx_stream.UnreadableWorkbook as error:
         raise _unreadable_spreadsheet(error) from None
-    finally:
-        workbook.close()
 
 
 def is_spreadsheet(stream: IO[bytes], filename: str) -> bool:
@@ -178,7 +172,7 @@ def is_spreadsheet(stream: IO[bytes], filename: str) -> bool:
     return head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
 
 
-def _streams_with_openpyxl(stream: IO[bytes], filename: str) -> bool:
+def _is_streamed(stream: IO[bytes], filename: str) -> bool:
     name = filename.lower()
     if _size(stream) <= IN_MEMORY_SPREADSHEET_BYTES:
         return False
@@ -205,8 +199,8 @@ class Table:
         stream.seek(0)
         if not is_spreadsheet(stream, filename):
             raw = _csv_rows(stream)
-        elif _streams_with_openpyxl(stream, filename):
-            raw = _openpyxl_rows(stream)
+        elif _is_streamed(stream, filename):
+            raw = _streamed_xlsx_rows(stream)
         else:
             raw = _calamine_rows(stream)
         self._raw = raw

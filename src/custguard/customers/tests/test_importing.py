@@ -89,8 +89,8 @@ def test_a_large_workbook_is_streamed_with_row_numbers_kept(
         regions: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reading, "IN_MEMORY_SPREADSHEET_BYTES", 0)  # every .xlsx streams
     streamed: list[bool] = []
-    real = reading._openpyxl_rows
-    monkeypatch.setattr(reading, "_openpyxl_rows",
+    real = reading._streamed_xlsx_rows
+    monkeypatch.setattr(reading, "_streamed_xlsx_rows",
                         lambda stream: streamed.append(True) or real(stream))
     book = openpyxl.Workbook()
     sheet = book.active
