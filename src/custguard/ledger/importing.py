@@ -263,36 +263,13 @@ class _Checker:
 
 def _check_header(kind: str, table: Any) -> tuple[list[tuple[int, str, str]],
                                                     list[ImportProblem]]:
-    row = table.header_row
     index = column_index(kind)
-    problems: list[ImportProblem] = []
-    columns: list[tuple[int, str, str]] = []
-    seen: dict[str, str] = {}
-    unknown: list[str] = []
-    for position, text in enumerate(table.header):
-        if not text:
-            if any(position < len(cells) and cells[position] for _n, cells in table.records):
-                unknown.append(f"({column_letter(position)})")
-            continue
-        name = index.get(header_key(text))
-        if name is None:
-            unknown.append(text)
-        elif name in seen:
-            problems.append(ImportProblem(
-                row, text, _("names the same field (%(field)s) as column %(column)s") % {
-                    "field": name, "column": repr(seen[name])}))
-        else:
-            seen[name] = text
-            columns.append((position, name, text))
-    if unknown:
-        problems.append(ImportProblem(
-            row, ", ".join(unknown),
-            _("unknown column(s); the columns are: %(columns)s (or their Chinese names)") % {
-                "columns": ", ".join(c.name for c in COLUMNS[kind])}))
-    for column in COLUMNS[kind]:
-        if column.required and column.name not in seen:
-            problems.append(ImportProblem(row, column.name,
-                                          _("this required column is missing")))
+    mapped = reading.map_header(
+        table.header_row, table.header, lambda text: index.get(header_key(text)),
+        [c.name for c in COLUMNS[kind]], [c.name for c in COLUMNS[kind] if c.required],
+        stray=lambda position: any(position < len(cells) and cells[position]
+                                   for _n, cells in table.records))
+    columns, problems = mapped.columns, mapped.problems
     return columns, problems
 
 

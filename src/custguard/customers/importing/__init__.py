@@ -35,9 +35,14 @@ from custguard.customers.importing.checking import (
     canonical_column,
     check_header,
     column_names,
+)
+from custguard.customers.importing.reading import (
+    ImportProblem,
+    Source,
+    Table,
+    Tally,
     unknown_columns,
 )
-from custguard.customers.importing.reading import ImportProblem, Source, Table, Tally
 from custguard.customers.importing.writing import RegionFilledUp, Writer
 
 __all__ = ["COLUMNS", "ImportProblem", "ImportResult", "canonical_column", "import_customers",

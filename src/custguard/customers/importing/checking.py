@@ -16,7 +16,12 @@ from django.utils.translation import gettext as _
 
 from custguard.core.actors import Actor
 from custguard.core.models import User
-from custguard.customers.importing.reading import ImportProblem, column_letter, header_key
+from custguard.customers.importing.reading import (
+    ImportProblem,
+    column_letter,
+    header_key,
+    map_header,
+)
 from custguard.customers.models import (
     Contact,
     Customer,
@@ -196,38 +201,8 @@ class Header:
 
 
 def check_header(row: int, header: list[str]) -> Header:
-    problems: list[ImportProblem] = []
-    columns: list[tuple[int, str, str]] = []
-    seen: dict[str, str] = {}
-    unknown: list[str] = []
-    blank: set[int] = set()
-    for index, text in enumerate(header):
-        if not text:
-            blank.add(index)
-            continue
-        name = canonical_column(text)
-        if name is None:
-            unknown.append(text)
-        elif name in seen:
-            problems.append(ImportProblem(
-                row, text, _("names the same field (%(field)s) as column %(column)s") % {
-                    "field": name, "column": repr(seen[name])}))
-        else:
-            seen[name] = text
-            columns.append((index, name, text))
-    if unknown:
-        problems.append(unknown_columns(row, unknown, COLUMNS))
-    for name in REQUIRED_COLUMNS:
-        if name not in seen:
-            problems.append(ImportProblem(row, name, _("this required column is missing")))
-    return Header(row, columns, problems, blank, len(header))
-
-
-def unknown_columns(row: int, unknown: list[str], columns: Sequence[str]) -> ImportProblem:
-    return ImportProblem(
-        row, ", ".join(unknown),
-        _("unknown column(s); the columns are: %(columns)s (or their Chinese names)") % {
-            "columns": ", ".join(columns)})
+    mapped = map_header(row, header, canonical_column, COLUMNS, REQUIRED_COLUMNS)
+    return Header(row, mapped.columns, mapped.problems, mapped.blank, len(header))
 
 
 class StrayCells:

@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -57,6 +57,55 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    columns: list[tuple[int, str, str]]  # (cell index, field name, header as written)
+    problems: list[ImportProblem]
+    blank: set[int]  # indexes of header cells left empty
+
+
+def unknown_columns(row: int, unknown: list[str], columns: Sequence[str]) -> ImportProblem:
+    return ImportProblem(
+        row, ", ".join(unknown),
+        _("unknown column(s); the columns are: %(columns)s (or their Chinese names)") % {
+            "columns": ", ".join(columns)})
+
+
+def map_header(row: int, header: list[str], name_of: Callable[[str], str | None],
+               known: Sequence[str], required: Sequence[str],
+               stray: Callable[[int], bool] | None = None) -> HeaderMap:
+    """Which field each header cell names (`name_of` of its text), with a problem for every
+    unknown column, every field named twice and every required field missing. A blank
+    header cell is reported as unknown, by its letter, when `stray(index)` says data lies
+    under it."""
+    problems: list[ImportProblem] = []
+    columns: list[tuple[int, str, str]] = []
+    seen: dict[str, str] = {}
+    unknown: list[str] = []
+    blank: set[int] = set()
+    for index, text in enumerate(header):
+        if not text:
+            blank.add(index)
+            if stray is not None and stray(index):
+                unknown.append(f"({column_letter(index)})")
+            continue
+        name = name_of(text)
+        if name is None:
+            unknown.append(text)
+        elif name in seen:
+            problems.append(ImportProblem(
+                row, text, _("names the same field (%(field)s) as column %(column)s") % {
+                    "field": name, "column": repr(seen[name])}))
+        else:
+            seen[name] = text
+            columns.append((index, name, text))
+    if unknown:
+        problems.append(unknown_columns(row, unknown, known))
+    problems.extend(ImportProblem(row, name, _("this required column is missing"))
+                    for name in required if name not in seen)
+    return HeaderMap(columns, problems, blank)
 
 
 def cell_text(value: Any) -> str:
