@@ -79,7 +79,7 @@ lint:
 # The benchmarks (not part of `make test`): every bench/ script on SQLite, then on PostgreSQL,
 # each printing its figures next to the baseline it is judged by; all output in one file.
 BENCH_RESULTS ?= $(CUSTGUARD_DATA_DIR)/bench-results.txt
-BENCH_SCRIPTS := request_path gate import_customers rescore
+BENCH_SCRIPTS := request_path gate import_customers import_facts rescore
 bench: install-test wrk
 	@mkdir -p $(CUSTGUARD_DATA_DIR); status=0; \
 	{ echo "custguard benchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD 2>/dev/null)"; \

@@ -160,7 +160,7 @@ XLSX_PARTS = {
 }
 
 
-def write_xlsx(path: Path, rows: Iterable[list[str]]) -> None:
+def write_xlsx(path: Path, rows: Iterable[list[str]], header: list[str] = HEADER) -> None:
     """A minimal .xlsx as Excel saves one (one sheet, text in the shared-strings table),
     written as a stream: openpyxl's writer takes minutes for a million rows."""
     from xml.sax.saxutils import escape
@@ -179,7 +179,7 @@ def write_xlsx(path: Path, rows: Iterable[list[str]]) -> None:
             sheet.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet '
                         b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                         b"<sheetData>")
-            sheet.write(line(HEADER))
+            sheet.write(line(header))
             for row in rows:
                 sheet.write(line(row))
             sheet.write(b"</sheetData></worksheet>")
