@@ -34,8 +34,9 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +197,12 @@ def main() -> int:
     args = parse_args()
     if args.child:
         return child(args)
+    return in_scratch_database(args.database_url, lambda workdir: run(args, workdir))
+
+
+def in_scratch_database(database_url: str | None, body: Callable[[str], int]) -> int:
+    """`body(workdir)` with production settings on a fresh database: SQLite in a temporary
+    directory, or a scratch PostgreSQL database next to `database_url`, dropped afterwards."""
     workdir = tempfile.mkdtemp(prefix="cg-bench-")
     os.environ["CUSTGUARD_DATA_DIR"] = workdir
     os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
@@ -203,13 +210,13 @@ def main() -> int:
     os.environ["CUSTGUARD_DEBUG"] = "false"  # DEBUG keeps every query in memory
     os.environ["DJANGO_SETTINGS_MODULE"] = "custguard.settings"
     scratch: tuple[str, str, str] | None = None
-    if args.database_url:
-        scratch = scratch_postgres(args.database_url)
+    if database_url:
+        scratch = scratch_postgres(database_url)
         os.environ["CUSTGUARD_DATABASE_URL"] = scratch[2]
     else:
         os.environ["CUSTGUARD_DATABASE_URL"] = "sqlite:///bench.sqlite3"
     try:
-        return run(args, workdir)
+        return body(workdir)
     finally:
         from django.db import connections
 
@@ -227,6 +234,34 @@ def child(args: argparse.Namespace) -> int:
     from custguard.customers.importing import import_customers
 
     path = Path(args.child)
+
+    def one_import() -> Any:
+        with path.open("rb") as stream:
+            return import_customers(Actor.job("bench"), stream, path.name)
+
+    return measure_import(one_import)
+
+
+def import_in_child(argv: list[str], rows: int) -> dict[str, Any] | None:
+    """What `measure_import` printed in a child process running `argv`, or None (with the
+    reason printed) when the child failed or did not import every row."""
+    done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, check=False)
+    if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_TRACEMALLOC"):
+        print(done.stderr)
+    if done.returncode:
+        print(done.stdout, done.stderr)
+        return None
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if outcome["problems"] or outcome["created"] != rows:
+        print(f"import FAILED: {outcome}")
+        return None
+    return outcome
+
+
+def measure_import(one_import: Callable[[], Any]) -> int:
+    """Run an import (in its child process) and print, as one JSON line, its seconds, how many
+    it created, its first problems and the process's peak RSS. BENCH_PROFILE=1 adds a cProfile
+    and BENCH_TRACEMALLOC=1 the top allocations, on stderr."""
     if os.environ.get("BENCH_TRACEMALLOC"):
         import tracemalloc
 
@@ -238,8 +273,7 @@ def child(args: argparse.Namespace) -> int:
         profile = cProfile.Profile()
         profile.enable()
     started = time.perf_counter()
-    with path.open("rb") as stream:
-        result = import_customers(Actor.job("bench"), stream, path.name)
+    result = one_import()
     seconds = time.perf_counter() - started
     if os.environ.get("BENCH_TRACEMALLOC"):
         import tracemalloc
@@ -250,7 +284,7 @@ def child(args: argparse.Namespace) -> int:
         import pstats
 
         profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     print(json.dumps({"seconds": seconds, "created": len(result.created),
                       "problems": [str(p) for p in result.problems[:3]],
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -301,16 +335,8 @@ def run(args: argparse.Namespace, workdir: str) -> int:
                                 columns))
         customer_rate = time_customer_table(args.rows, regions, managers, args.seed)
         connection.close()  # the child imports; it must see the committed users
-        done = subprocess.run([sys.executable, __file__, "--child", str(path)],
-                              capture_output=True, text=True, check=False)
-        if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_TRACEMALLOC"):
-            print(done.stderr)
-        if done.returncode:
-            print(done.stdout, done.stderr)
-            return 1
-        outcome = json.loads(done.stdout.strip().splitlines()[-1])
-        if outcome["problems"] or outcome["created"] != args.rows:
-            print(f"import FAILED: {outcome}")
+        outcome = import_in_child([__file__, "--child", str(path)], args.rows)
+        if outcome is None:
             return 1
         placeholders = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO bench_plain ({', '.join(columns)}) VALUES ({placeholders})"

@@ -18,17 +18,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import json
-import os
 import random
-import resource
-import secrets
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import import_customers as customers_bench
 
@@ -59,26 +54,8 @@ def main() -> int:
     args = parse_args()
     if args.child:
         return child(*args.child)
-    workdir = tempfile.mkdtemp(prefix="cg-bench-")
-    os.environ["CUSTGUARD_DATA_DIR"] = workdir
-    os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("CUSTGUARD_AUDIT_KEY", secrets.token_urlsafe(32))
-    os.environ["CUSTGUARD_DEBUG"] = "false"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "custguard.settings"
-    scratch = None
-    if args.database_url:
-        scratch = customers_bench.scratch_postgres(args.database_url)
-        os.environ["CUSTGUARD_DATABASE_URL"] = scratch[2]
-    else:
-        os.environ["CUSTGUARD_DATABASE_URL"] = "sqlite:///bench.sqlite3"
-    try:
-        return run(args, workdir)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if scratch is not None:
-            customers_bench.drop_postgres(scratch[0], scratch[1])
+    return customers_bench.in_scratch_database(args.database_url,
+                                               lambda workdir: run(args, workdir))
 
 
 def child(path_text: str, kind: str) -> int:
@@ -89,25 +66,12 @@ def child(path_text: str, kind: str) -> int:
     from custguard.ledger.importing import import_facts
 
     path = Path(path_text)
-    profile = None
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
 
-        profile = cProfile.Profile()
-        profile.enable()
-    started = time.perf_counter()
-    with path.open("rb") as stream:
-        result = import_facts(Actor.job("bench"), kind, stream, path.name)
-    seconds = time.perf_counter() - started
-    if profile is not None:
-        import pstats
+    def one_import() -> Any:
+        with path.open("rb") as stream:
+            return import_facts(Actor.job("bench"), kind, stream, path.name)
 
-        profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
-    print(json.dumps({"seconds": seconds, "created": len(result.created),
-                      "problems": [str(p) for p in result.problems[:3]],
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-    return 0
+    return customers_bench.measure_import(one_import)
 
 
 def run(args: argparse.Namespace, workdir: str) -> int:
@@ -178,16 +142,9 @@ def run(args: argparse.Namespace, workdir: str) -> int:
             cursor.execute(f"VACUUM {quote(Order._meta.db_table)}"
                            if connection.vendor == "postgresql" else "VACUUM")
         connection.close()
-        finished = subprocess.run([sys.executable, __file__, "--child", str(path), "orders"],
-                                  capture_output=True, text=True, check=False)
-        if os.environ.get("BENCH_PROFILE"):
-            print(finished.stderr)
-        if finished.returncode:
-            print(finished.stdout, finished.stderr)
-            return 1
-        outcome = json.loads(finished.stdout.strip().splitlines()[-1])
-        if outcome["problems"] or outcome["created"] != args.rows:
-            print(f"import FAILED: {outcome}")
+        outcome = customers_bench.import_in_child([__file__, "--child", str(path), "orders"],
+                                                  args.rows)
+        if outcome is None:
             return 1
         rate = args.rows / outcome["seconds"]
         lines.append(f"{connection.vendor:10} {args.rows:>9} {fmt:5} {rate:>12,.0f} "
