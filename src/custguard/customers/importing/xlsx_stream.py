@@ -154,7 +154,7 @@ def _sheet_rows(archive: zipfile.ZipFile, part: str, shared: list[str], dates: f
                     raw = cell.findtext(VALUE)
                     cells.append(None if raw is None else shared[int(raw)])
                 else:
-                    cells.append(_value(cell, shared, dates, calendar))
+                    cells.append(_value(cell, dates, calendar))
             yield cells
 
 
@@ -198,7 +198,8 @@ def _row_elements(source: IO[bytes]) -> Iterator[ET.Element]:
         buffer = buffer[cut:]
 
 
-def _value(cell: ET.Element, shared: list[str], dates: frozenset[int], calendar: Any) -> Any:
+def _value(cell: ET.Element, dates: frozenset[int], calendar: Any) -> Any:
+    """A cell other than a shared string (those are read in the row loop)."""
     kind = cell.get("t", "n")
     if kind == "inlineStr":
         inline = cell.find(INLINE)
@@ -206,8 +207,6 @@ def _value(cell: ET.Element, shared: list[str], dates: frozenset[int], calendar:
     raw = cell.findtext(VALUE)
     if raw is None:
         return None
-    if kind == "s":
-        return shared[int(raw)]
     if kind in ("str", "e", "d"):
         return raw
     if kind == "b":
