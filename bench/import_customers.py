@@ -284,7 +284,8 @@ def measure_import(one_import: Callable[[], Any]) -> int:
         import pstats
 
         profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        order = os.environ.get("BENCH_PROFILE_SORT", "tottime")  # or cumulative
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(25)
     print(json.dumps({"seconds": seconds, "created": len(result.created),
                       "problems": [str(p) for p in result.problems[:3]],
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -27,7 +27,7 @@ from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
 from custguard.credit.models import CreditScore
-from custguard.credit.services import exposure, gate, scoring
+from custguard.credit.services import batch_scoring, exposure, gate, scoring
 from custguard.customers.models import Customer
 from custguard.ledger.models import Allocation, Fact, Invoice, Order, Payment
 
@@ -87,8 +87,22 @@ def _refresh(actor: Actor, customer_ids: Sequence[int]) -> None:
     today = clock.today()
     for customer_id in customer_ids:
         exposure.refresh_due_state(customer_id, today)
+    _rescored(lambda: scoring.rescore_customers(actor, customer_ids,
+                                                trigger=CreditScore.Trigger.FACT))
+
+
+def rescore_many(actor: Actor, customer_ids: Sequence[int]) -> None:
+    """Rescore the customers a file import touched, with the set-based batch rescoring (the
+    same decisions as one by one, at the cost of a few scans). Their due state is the
+    caller's (`exposure.refresh_due_states`)."""
+    if customer_ids:
+        _rescored(lambda: batch_scoring.rescore_customers(actor, customer_ids,
+                                                          trigger=CreditScore.Trigger.FACT))
+
+
+def _rescored(rescore: Callable[[], object]) -> None:
     try:
-        scoring.rescore_customers(actor, customer_ids, trigger=CreditScore.Trigger.FACT)
+        rescore()
     except ValidationFailed as error:
         if error.code != "no_policy":
             raise
@@ -136,8 +150,8 @@ def _clean_identity(source: str, external_id: str) -> tuple[str, str]:
     return source, external_id
 
 
-def _not_future(day: dt.date, field_name: str) -> None:
-    if day > clock.today():
+def not_future(day: dt.date, field_name: str, today: dt.date | None = None) -> None:
+    if day > (today or clock.today()):
         raise ValidationFailed(_("%(field)s %(day)s is in the future") % {
             "field": field_name, "day": day}, field=field_name)
 
@@ -151,11 +165,17 @@ def _not_before(day: dt.date, earliest: dt.date, field_name: str, message: str) 
 
 
 def _same(existing: Fact, values: Mapping[str, Any], source: str, external_id: str) -> None:
-    """A repeated post must be the same fact; the same identity with other values is refused,
-    naming the values that differ."""
-    differ = [name for name, value in values.items() if getattr(existing, name) != value]
+    refuse_different({name: getattr(existing, name) for name in values}, values, source,
+                     external_id)
+
+
+def refuse_different(stored_values: Mapping[str, Any], values: Mapping[str, Any], source: str,
+                     external_id: str) -> None:
+    """A repeated post must be the same fact; the same identity with other values is refused
+    (Conflict), naming the values that differ."""
+    differ = [name for name, value in values.items() if stored_values[name] != value]
     if differ:
-        stored = ", ".join(f"{name}={getattr(existing, name)}" for name in differ)
+        stored = ", ".join(f"{name}={stored_values[name]}" for name in differ)
         raise Conflict(_("%(source)s/%(external_id)s was already posted with other values "
                          "(%(stored)s)") % {"source": source, "external_id": external_id,
                                             "stored": stored}, field="external_id")
@@ -221,7 +241,7 @@ def post_order(actor: Actor, customer: Customer, *, source: str, external_id: st
     _require(actor, "ledger.add_order")
     source, external_id = _clean_identity(source, external_id)
     value = clean_amount(amount)
-    _not_future(ordered_on, "ordered_on")
+    not_future(ordered_on, "ordered_on")
 
     def create() -> Order:
         order = Order.objects.create(**_base(actor, customer, source, external_id, number,
@@ -246,7 +266,7 @@ def cancel_order(actor: Actor, customer: Customer, *, source: str, external_id: 
     _require(actor, "ledger.add_order")
     reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     source, external_id = _clean_identity(source, external_id)
-    _not_future(cancelled_on, "cancelled_on")
+    not_future(cancelled_on, "cancelled_on")
     order = Order.objects.filter(source=order_source.strip(),
                                  external_id=order_external_id.strip(),
                                  kind=Order.Kind.ORDER).first()
@@ -301,14 +321,10 @@ def post_invoice(actor: Actor, customer: Customer, *, source: str, external_id: 
     _require(actor, "ledger.add_invoice")
     source, external_id = _clean_identity(source, external_id)
     value = clean_amount(amount)
-    _not_future(issued_on, "issued_on")
-    if due_on < issued_on:
-        raise ValidationFailed(_("due_on %(due)s is before issued_on %(issued)s") % {
-            "due": due_on, "issued": issued_on}, field="due_on")
+    not_future(issued_on, "issued_on")
+    check_due_on(issued_on, due_on)
     order_source, order_external_id = order_source.strip(), order_external_id.strip()
-    if bool(order_source) != bool(order_external_id):
-        raise ValidationFailed(_("give both order_source and order_external_id, or neither"),
-                               field="order_external_id")
+    check_order_reference(order_source, order_external_id)
     if len(order_source) > 50:
         raise ValidationFailed(_("order_source is longer than 50 characters"),
                                field="order_source")
@@ -338,14 +354,41 @@ def post_invoice(actor: Actor, customer: Customer, *, source: str, external_id: 
                      source, external_id, create)
 
 
+def check_due_on(issued_on: dt.date, due_on: dt.date) -> None:
+    if due_on < issued_on:
+        raise ValidationFailed(_("due_on %(due)s is before issued_on %(issued)s") % {
+            "due": due_on, "issued": issued_on}, field="due_on")
+
+
+def check_order_reference(order_source: str, order_external_id: str) -> None:
+    if bool(order_source) != bool(order_external_id):
+        raise ValidationFailed(_("give both order_source and order_external_id, or neither"),
+                               field="order_external_id")
+
+
+def no_such_invoice(source: str, external_id: str, field_name: str) -> ValidationFailed:
+    return ValidationFailed(_("invoice %(source)s/%(external_id)s of this customer does not "
+                              "exist") % {"source": source, "external_id": external_id},
+                            field=field_name)
+
+
+def not_enough_open(source: str, external_id: str, open_amount: Decimal,
+                    field_name: str) -> ValidationFailed:
+    return ValidationFailed(_("invoice %(source)s/%(external_id)s has only %(open)s open") % {
+        "source": source, "external_id": external_id, "open": open_amount}, field=field_name)
+
+
+def allocations_exceed_payment() -> ValidationFailed:
+    return ValidationFailed(_("the allocations add up to more than the payment"),
+                            field="allocations")
+
+
 def _invoice_of(customer: Customer, source: str, external_id: str, field_name: str) -> Invoice:
     invoice = (Invoice.objects.select_for_update(no_key=True)
                .filter(source=source.strip(), external_id=external_id.strip(),
                        kind=Invoice.Kind.INVOICE).first())
     if invoice is None or invoice.customer_id != customer.pk:
-        raise ValidationFailed(_("invoice %(source)s/%(external_id)s of this customer does not "
-                                 "exist") % {"source": source, "external_id": external_id},
-                               field=field_name)
+        raise no_such_invoice(source, external_id, field_name)
     return invoice
 
 
@@ -369,15 +412,12 @@ def post_credit_note(actor: Actor, customer: Customer, *, source: str, external_
     _require(actor, "ledger.add_invoice")
     source, external_id = _clean_identity(source, external_id)
     value = clean_amount(amount)
-    _not_future(issued_on, "issued_on")
+    not_future(issued_on, "issued_on")
     corrected = Invoice.objects.filter(source=corrects_source.strip(),
                                        external_id=corrects_external_id.strip(),
                                        kind=Invoice.Kind.INVOICE).first()
     if corrected is None or corrected.customer_id != customer.pk:
-        raise ValidationFailed(_("invoice %(source)s/%(external_id)s of this customer does not "
-                                 "exist") % {"source": corrects_source,
-                                             "external_id": corrects_external_id},
-                               field="corrects_external_id")
+        raise no_such_invoice(corrects_source, corrects_external_id, "corrects_external_id")
     _not_before(issued_on, corrected.issued_on, "issued_on",
                 _("%(field)s %(day)s is before the invoice date %(earliest)s"))
 
@@ -432,12 +472,11 @@ def post_payment(actor: Actor, customer: Customer, *, source: str, external_id: 
     _require(actor, "ledger.add_payment")
     source, external_id = _clean_identity(source, external_id)
     value = clean_amount(amount)
-    _not_future(received_on, "received_on")
+    not_future(received_on, "received_on")
     requested = [(item, clean_amount(item.amount, f"allocations[{i}].amount"))
                  for i, item in enumerate(allocations or [])]
     if sum((a for _item, a in requested), ZERO) > value:
-        raise ValidationFailed(_("the allocations add up to more than the payment"),
-                               field="allocations")
+        raise allocations_exceed_payment()
 
     def create() -> Payment:
         payment = Payment.objects.create(
@@ -450,11 +489,8 @@ def post_payment(actor: Actor, customer: Customer, *, source: str, external_id: 
                 invoice = _invoice_of(customer, item.invoice_source, item.invoice_external_id,
                                       f"allocations[{index}].invoice_external_id")
                 if share > invoice.open_amount:
-                    raise ValidationFailed(
-                        _("invoice %(source)s/%(external_id)s has only %(open)s open") % {
-                            "source": invoice.source, "external_id": invoice.external_id,
-                            "open": invoice.open_amount},
-                        field=f"allocations[{index}].amount")
+                    raise not_enough_open(invoice.source, invoice.external_id,
+                                          invoice.open_amount, f"allocations[{index}].amount")
                 _apply(invoice, share, received_on, payment=payment)
                 applied.append({"invoice": f"{invoice.source}/{invoice.external_id}",
                                 "amount": share})
@@ -501,7 +537,7 @@ def reverse_payment(actor: Actor, customer: Customer, *, source: str, external_i
     _require(actor, "ledger.add_payment")
     reason = limits.bounded(reason, limits.CHANGE_REASON, "reason")
     source, external_id = _clean_identity(source, external_id)
-    _not_future(reversed_on, "reversed_on")
+    not_future(reversed_on, "reversed_on")
     payment = Payment.objects.filter(source=payment_source.strip(),
                                      external_id=payment_external_id.strip(),
                                      kind=Payment.Kind.PAYMENT).first()

@@ -296,12 +296,22 @@ def convert(actor: Actor, source: str, external_id: str, invoice: object) -> Res
     reservation = Reservation.objects.filter(source=source, external_id=external_id).first()
     if reservation is None:
         return None
-    if reservation.customer_id != getattr(invoice, "customer_id", reservation.customer_id):
-        # Another customer's order: ending it would hand that customer's credit back.
-        raise ValidationFailed(_("order %(source)s/%(external_id)s belongs to another customer")
-                               % {"source": source, "external_id": external_id},
-                               field="order_external_id")
+    refusal = conversion_refusal(reservation, getattr(invoice, "customer_id",
+                                                      reservation.customer_id))
+    if refusal is not None:
+        raise refusal
     return _end(actor, reservation, Reservation.Status.POSTED, "gate.convert", invoice=invoice)
+
+
+def conversion_refusal(reservation: Reservation, customer_id: int) -> ValidationFailed | None:
+    """Why an invoice of `customer_id` may not convert the reservation, if it may not."""
+    if reservation.customer_id != customer_id:
+        # Another customer's order: ending it would hand that customer's credit back.
+        return ValidationFailed(_("order %(source)s/%(external_id)s belongs to another "
+                                  "customer") % {"source": reservation.source,
+                                                 "external_id": reservation.external_id},
+                                field="order_external_id")
+    return None
 
 
 def expire_due(actor: Actor, now: dt.datetime | None = None) -> int:

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "ledger.payment": _("Payment received"),
     "ledger.payment_reverse": _("Payment reversed"),
     "ledger.import": _("Facts imported"),
+    "ledger.import_batch": _("Batch of imported facts"),
     "ledger.refresh_due_states": _("Overdue amounts refreshed"),
     "gate.reserve": _("Credit reserved for an order"),
     "gate.hold": _("Order put on credit hold"),

@@ -229,7 +229,10 @@ def test_the_command_as_a_user(tmp_path: Path, customer: Customer,
     path.write_bytes(csv_bytes("customer,external_id,ordered_on,amount",
                                f"{customer.code},SO-1,{days(-1)},5.00"))
     call_command("import_facts", "orders", str(path), "--no-progress", "--as", "finance")
-    assert AuditEntry.objects.get(action="ledger.order").actor_user == personas["finance"]
+    batch = AuditEntry.objects.get(action="ledger.import_batch")
+    assert batch.actor_user == personas["finance"]
+    assert batch.after["facts"] == [[customer.code, "import", "SO-1", "", days(-1).isoformat(),
+                                     "5.00"]]
     with pytest.raises(SystemExit):
         call_command("import_facts", "orders", str(path), "--no-progress", "--as",
                      "account_manager")
