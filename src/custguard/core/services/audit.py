@@ -202,6 +202,8 @@ class PendingEntry:
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
     reason: str = ""
+    # before/after hold only JSON values already (read back from a spool): not converted again
+    plain: bool = False
 
 
 def record_many(actor: Actor, pending: list[PendingEntry],
@@ -225,8 +227,10 @@ def record_many(actor: Actor, pending: list[PendingEntry],
             seq=seq, at=now, actor_kind=actor.kind, actor_label=actor.label[:150],
             actor_user=actor.user, actor_token=actor.token, action=item.action,
             object_type=item.object_type, object_id=str(item.object_id),
-            customer_id=item.customer_id, before=jsonable(item.before),
-            after=jsonable(item.after), reason=item.reason, prev_hash=prev_hash)
+            customer_id=item.customer_id,
+            before=item.before if item.plain else jsonable(item.before),
+            after=item.after if item.plain else jsonable(item.after), reason=item.reason,
+            prev_hash=prev_hash)
         entry.hash = prev_hash = compute_hash(entry)
         batch.append(entry)
         if len(batch) >= batch_size:
@@ -263,7 +267,7 @@ class Spool:
         batch: list[PendingEntry] = []
         size = 0
         for line in self._file:
-            batch.append(PendingEntry(**json.loads(line)))
+            batch.append(PendingEntry(**json.loads(line), plain=True))
             size += len(line)
             if size >= batch_bytes:
                 record_many(actor, batch)

@@ -34,6 +34,18 @@ class Row:
     values: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    """How one column of the kind is read: where, whether it must be there, how long it may
+    be, and how it is parsed ("date", "amount" or "text")."""
+
+    name: str
+    index: int | None  # None: the file has no such column
+    required: bool
+    limit: int | None
+    parse: str
+
+
 @dataclass
 class Checker:
     kind: str
@@ -41,14 +53,21 @@ class Checker:
     columns: list[tuple[int, str, str]]  # (cell index, column name, header as written)
     customers: dict[str, Customer] = field(default_factory=dict)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {name: text for _index, name, text in self.columns}
+    def __post_init__(self) -> None:
+        self.headers = {name: text for _index, name, text in self.columns}
+        at = {name: index for index, name, _text in self.columns}
+        self.cells = [_Cell(column.name, at.get(column.name), column.required,
+                            MAX_LENGTHS.get(column.name),
+                            "date" if column.name in DATE_COLUMNS
+                            else "amount" if column.name in ("amount", "allocated_amount")
+                            else "text")
+                      for column in COLUMNS[self.kind]]
+        self.width = max(at.values(), default=-1) + 1
 
     def check(self, number: int, cells: list[str],
               problems: list[ImportProblem]) -> Row | None:
-        values = {name: (cells[index] if index < len(cells) else "").strip()
-                  for index, name, _text in self.columns}
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
         headers = self.headers
         found = len(problems)
 
@@ -56,46 +75,56 @@ class Checker:
             problems.append(ImportProblem(number, headers.get(name, name), message))
 
         parsed: dict[str, Any] = {}
-        for column in COLUMNS[self.kind]:
-            text = values.get(column.name, "")
+        for cell in self.cells:
+            text = cells[cell.index].strip() if cell.index is not None else ""
             if not text:
-                if column.required:
-                    problem(column.name, _("is required"))
+                if cell.required:
+                    problem(cell.name, _("is required"))
                 continue
-            limit = MAX_LENGTHS.get(column.name)
-            if limit and len(text) > limit:
-                problem(column.name, _("is %(length)s characters long; at most %(limit)s are "
-                                       "allowed") % {"length": len(text), "limit": limit})
+            if cell.limit and len(text) > cell.limit:
+                problem(cell.name, _("is %(length)s characters long; at most %(limit)s are "
+                                     "allowed") % {"length": len(text), "limit": cell.limit})
                 continue
-            if column.name in DATE_COLUMNS:
+            if cell.parse == "date":
                 try:
-                    parsed[column.name] = parse_date(text)
+                    parsed[cell.name] = parse_date(text)
                 except ValueError:
-                    problem(column.name, _("%(value)s is not a date; write it as 2025-06-30")
+                    problem(cell.name, _("%(value)s is not a date; write it as 2025-06-30")
                             % {"value": repr(text)})
-            elif column.name in ("amount", "allocated_amount"):
+            elif cell.parse == "amount":
                 try:
-                    parsed[column.name] = parse_amount(text, column.name)
+                    parsed[cell.name] = parse_amount(text, cell.name)
                 except ValidationFailed as error:
-                    problem(column.name, _("%(value)s: %(reason)s") % {
+                    problem(cell.name, _("%(value)s: %(reason)s") % {
                         "value": repr(text), "reason": error.message})
             else:
-                parsed[column.name] = text
+                parsed[cell.name] = text
         customer = None
-        code = values.get("customer", "")
+        code = parsed.get("customer", "")
         if code:
             customer = self.customers.get(code)
             if customer is None:
                 problem("customer", _("there is no customer %(code)s, or it is not one of "
                                       "yours") % {"code": repr(code)})
         if self.kind == "payments" and not parsed.get("invoice_external_id") and (
-                values.get("invoice_source") or values.get("allocated_amount")):
+                parsed.get("invoice_source") or "allocated_amount" in parsed
+                or self._given(cells, "allocated_amount")):
             problem("invoice_external_id",
                     _("is required when invoice_source or allocated_amount is given"))
         if len(problems) > found or customer is None:
             return None
+        # The defaults the services give, so that every row has every value of its kind.
         parsed.setdefault("source", self.source)
+        parsed.setdefault("number", "")
+        if self.kind == "invoices":
+            parsed.setdefault("order_external_id", "")
+            parsed.setdefault("order_source",
+                              parsed["source"] if parsed["order_external_id"] else "")
         return Row(number, customer, parsed)
+
+    def _given(self, cells: list[str], name: str) -> bool:
+        index = next(cell.index for cell in self.cells if cell.name == name)
+        return index is not None and bool(cells[index].strip())
 
 
 def check_header(kind: str, table: Any) -> tuple[list[tuple[int, str, str]],

@@ -27,6 +27,7 @@ The SQL is built from the models' own table and column names; every value is a p
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -66,6 +67,7 @@ AUDITED = {"orders": ["customer", "source", "external_id", "number", "ordered_on
            "payments": ["customer", "source", "external_id", "number", "received_on",
                         "amount", "allocations", "unapplied"]}
 Refusal = tuple[Row, DomainError]
+CUSTOMERS_PER_READ = 500  # customer keys per query (parameters: under SQLite's 999)
 
 
 @dataclass(slots=True)
@@ -117,10 +119,16 @@ class FactWriter:
         self.recorded_by = actor.label[:150]
         self.insert, self.attnames = _insert_statement(self.model)
         self.compared = COMPARED[kind]
+        self.plain_kind = PLAIN_KIND[kind]
+        self.compared_values = [name for name in self.compared if name != "kind"]
         # Identities created by this import → the values a later row with it must match.
         self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self.posted: dict[int, Decimal] = {}  # customer id → change of posted receivables
         self.touched: set[int] = set()
+        # The invoices the payments reach (see _reachable).
+        self.invoices: dict[int, _Invoice] = {}
+        self.named: dict[tuple[str, str], _Invoice] = {}
+        self.open_by_customer: dict[int, list[_Invoice]] = {}
 
     # --- one batch ----------------------------------------------------------------------
 
@@ -135,8 +143,8 @@ class FactWriter:
             identity = (values["source"], values["external_id"])
             try:
                 self._check(row)
-                expected = {"customer_id": row.customer.pk,
-                            **{name: self._value(row, name) for name in self.compared}}
+                expected = {"customer_id": row.customer.pk, "kind": self.plain_kind,
+                            **{name: values[name] for name in self.compared_values}}
                 before = stored.get(identity) or self.created.get(identity)
                 if before is not None:
                     services.refuse_different(before, expected, *identity)
@@ -160,43 +168,47 @@ class FactWriter:
             self._audit(new)
         return outcome
 
-    def _value(self, row: Row, name: str) -> Any:
-        values = row.values
-        if name == "kind":
-            return PLAIN_KIND[self.kind]
-        if name == "number":
-            return values.get("number", "")
-        if name == "order_source":
-            return values.get("order_source", values["source"]
-                              if values.get("order_external_id") else "")
-        if name == "order_external_id":
-            return values.get("order_external_id", "")
-        return values[name]
-
     def _check(self, row: Row) -> None:
         """The services' checks of the row's own values, in their order."""
         values = row.values
         services.not_future(values[DATE_OF[self.kind]], DATE_OF[self.kind], self.today)
         if self.kind == "invoices":
             services.check_due_on(values["issued_on"], values["due_on"])
-            services.check_order_reference(self._value(row, "order_source"),
-                                           self._value(row, "order_external_id"))
+            services.check_order_reference(row.values["order_source"],
+                                           row.values["order_external_id"])
         elif (self.kind == "payments" and values.get("invoice_external_id")
               and values.get("allocated_amount", values["amount"]) > values["amount"]):
             raise services.allocations_exceed_payment()
 
     def _stored(self, rows: Sequence[Row]) -> dict[tuple[str, str], dict[str, Any]]:
-        """The stored facts with the identities of the batch, by identity."""
-        found = self.model.objects.filter(**_identities(
-            (row.values["source"], row.values["external_id"]) for row in rows)).values(
-            "source", "external_id", "customer_id", *self.compared)
-        return {(fact.pop("source"), fact.pop("external_id")): fact for fact in found}
+        """The stored facts with the identities of the batch, by identity (a statement
+        written out: the ORM's compilation of 500 parameters cost more than the lookup)."""
+        wanted = _identities((row.values["source"], row.values["external_id"])
+                             for row in rows)
+        sources, external_ids = wanted["source__in"], wanted["external_id__in"]
+        names = ["customer_id", *self.compared]
+        model = self.model
+        statement = (
+            f"SELECT {sql.column(model, 'source')}, {sql.column(model, 'external_id')}, "  # noqa: S608
+            f"{', '.join(sql.column(model, name) for name in names)} FROM {sql.table(model)} "
+            f"WHERE {sql.column(model, 'source')} IN ({', '.join(['%s'] * len(sources))}) "
+            f"AND {sql.column(model, 'external_id')} IN "
+            f"({', '.join(['%s'] * len(external_ids))})")
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*sources, *external_ids])
+            found = cursor.fetchall()
+        typed = [sql.money if name == "amount" else sql.date_value if name.endswith("_on")
+                 else None for name in names]
+        return {(source, external_id): {
+            name: convert(value) if convert else value
+            for name, convert, value in zip(names, typed, values, strict=True)}
+            for source, external_id, *values in found}
 
     # --- invoices -----------------------------------------------------------------------
 
     def _reservations(self, rows: Sequence[Row]) -> dict[tuple[str, str], Reservation]:
         """The gate reservations of the orders the batch's invoices name."""
-        wanted = {(self._value(row, "order_source"), row.values["order_external_id"])
+        wanted = {(row.values["order_source"], row.values["order_external_id"])
                   for row in rows if row.values.get("order_external_id")}
         if not wanted:
             return {}
@@ -206,7 +218,7 @@ class FactWriter:
 
     def _convertible(self, row: Row, reservations: dict[tuple[str, str], Reservation]
                      ) -> dict[str, Any]:
-        reference = (self._value(row, "order_source"), self._value(row, "order_external_id"))
+        reference = (row.values["order_source"], row.values["order_external_id"])
         reservation = reservations.get(reference)
         if reservation is None:
             return {}
@@ -229,34 +241,42 @@ class FactWriter:
 
     def _reachable(self, rows: Sequence[Row]) -> tuple[dict[tuple[str, str], _Invoice],
                                                         dict[int, list[_Invoice]]]:
-        """The invoices the batch's payments name, by identity, and the open invoices of the
-        customers whose payments go oldest due first, in that order; each invoice once (an
-        invoice in both is the same object), locked."""
+        """The invoices the payments name, by identity, and the open invoices of the customers
+        whose payments go oldest due first, in that order; each invoice one object, read and
+        locked the first time a batch needs it, then kept for the rest of the import (only
+        this import can change them now), so memory grows with the open invoices of the
+        customers paying."""
         names = {(row.values.get("invoice_source", row.values["source"]),
                   row.values["invoice_external_id"])
-                 for row in rows if row.values.get("invoice_external_id")}
-        oldest_first = sorted({row.customer.pk for row in rows
-                               if not row.values.get("invoice_external_id")})
+                 for row in rows if row.values.get("invoice_external_id")} - set(self.named)
+        customers = sorted({row.customer.pk for row in rows
+                            if not row.values.get("invoice_external_id")}
+                           - set(self.open_by_customer))
         fields = ["pk", "customer_id", "source", "external_id", "open_amount", "settled_on"]
         invoices = Invoice.objects.select_for_update(no_key=True).filter(
             kind=Invoice.Kind.INVOICE)
-        by_pk: dict[int, _Invoice] = {}
+        by_pk = self.invoices
 
-        def known(values: dict[str, Any]) -> _Invoice:
-            return by_pk.setdefault(values["pk"], _Invoice(**values))
+        def known(values: tuple[Any, ...]) -> _Invoice:
+            invoice = by_pk.get(values[0])
+            if invoice is None:
+                invoice = by_pk[values[0]] = _Invoice(*values)
+            return invoice
 
-        named: dict[tuple[str, str], _Invoice] = {}
         if names:
-            for values in invoices.filter(**_identities(names)).order_by("pk").values(*fields):
-                if (values["source"], values["external_id"]) in names:
-                    invoice = known(values)
-                    named[(invoice.source, invoice.external_id)] = invoice
-        by_customer: dict[int, list[_Invoice]] = {}
-        if oldest_first:
-            for values in invoices.filter(customer_id__in=oldest_first, open_amount__gt=0)\
-                    .order_by("customer_id", "due_on", "issued_on", "pk").values(*fields):
-                by_customer.setdefault(values["customer_id"], []).append(known(values))
-        return named, by_customer
+            for values in invoices.filter(**_identities(names)).order_by("pk")\
+                    .values_list(*fields):
+                if (values[2], values[3]) in names:
+                    self.named[(values[2], values[3])] = known(values)
+        for customer_id in customers:
+            self.open_by_customer[customer_id] = []
+        for start in range(0, len(customers), CUSTOMERS_PER_READ):
+            for values in invoices.filter(
+                    customer_id__in=customers[start:start + CUSTOMERS_PER_READ],
+                    open_amount__gt=0).order_by("customer_id", "due_on", "issued_on", "pk")\
+                    .values_list(*fields):
+                self.open_by_customer[values[1]].append(known(values))
+        return self.named, self.open_by_customer
 
     def _apply(self, row: Row, named: dict[tuple[str, str], _Invoice],
                by_customer: dict[int, list[_Invoice]]) -> dict[str, Any]:
@@ -280,7 +300,8 @@ class FactWriter:
             applied.append((invoice, share))
         else:
             remaining = left
-            for invoice in by_customer.get(row.customer.pk, ()):
+            queue = by_customer.get(row.customer.pk, [])
+            for invoice in queue:
                 if remaining <= 0:
                     break
                 if invoice.open_amount > 0:
@@ -291,6 +312,11 @@ class FactWriter:
             invoice.open_amount = (invoice.open_amount - share).quantize(CENT)
             invoice.settled_on = received_on if invoice.open_amount == 0 else None
             left -= share
+        queue = by_customer.get(row.customer.pk)
+        if queue:  # the settled invoices at the head are never reached again
+            settled = next((n for n, invoice in enumerate(queue) if invoice.open_amount > 0),
+                           len(queue))
+            del queue[:settled]
         return {"allocations": applied, "unapplied": left}
 
     def _write_allocations(self, new: Sequence[tuple[Row, dict[str, Any]]],
@@ -333,25 +359,17 @@ class FactWriter:
 
     def _insert(self, new: Sequence[tuple[Row, dict[str, Any]]]) -> None:
         sign = {"orders": 0, "invoices": 1, "payments": -1}[self.kind]
-        kind = PLAIN_KIND[self.kind]
+        fixed = {"recorded_at": self.stamp, "recorded_by": self.recorded_by,
+                 "kind": self.plain_kind, "cancels_id": None, "corrects_id": None,
+                 "reverses_id": None, "settled_on": None}
+        columns = operator.itemgetter(*self.attnames)
         params = []
         for row, extra in new:
             values = row.values
             customer_id = row.customer.pk
-            fields = {"customer_id": customer_id, "source": values["source"],
-                      "external_id": values["external_id"],
-                      "number": values.get("number", ""), "amount": values["amount"],
-                      "recorded_at": self.stamp, "recorded_by": self.recorded_by,
-                      "kind": kind, "cancels_id": None, "corrects_id": None,
-                      "reverses_id": None, "settled_on": None,
-                      "ordered_on": values.get("ordered_on"),
-                      "issued_on": values.get("issued_on"), "due_on": values.get("due_on"),
-                      "received_on": values.get("received_on"),
-                      "order_source": self._value(row, "order_source"),
-                      "order_external_id": self._value(row, "order_external_id"),
-                      "open_amount": values["amount"],
-                      "unapplied_amount": extra.get("unapplied")}
-            params.append(tuple(fields[name] for name in self.attnames))
+            params.append(columns({**fixed, **values, "customer_id": customer_id,
+                                   "open_amount": values["amount"],
+                                   "unapplied_amount": extra.get("unapplied")}))
             self.touched.add(customer_id)
             if sign:
                 self.posted[customer_id] = (self.posted.get(customer_id, ZERO)
@@ -360,18 +378,15 @@ class FactWriter:
             cursor.executemany(self.insert, params)
 
     def _audit(self, new: Sequence[tuple[Row, dict[str, Any]]]) -> None:
+        names = AUDITED[self.kind]
         facts = []
         for row, extra in new:
-            values = row.values
-            listed = {"customer": row.customer.code,
-                      "number": values.get("number", ""),
-                      "order_source": self._value(row, "order_source"),
-                      "order_external_id": self._value(row, "order_external_id"),
-                      "allocations": [[f"{invoice.source}/{invoice.external_id}", share]
-                                      for invoice, share in extra.get("allocations", ())],
-                      "unapplied": extra.get("unapplied")}
-            facts.append([listed[name] if name in listed else values[name]
-                          for name in AUDITED[self.kind]])
+            listed = {**row.values, "customer": row.customer.code}
+            if self.kind == "payments":
+                listed["allocations"] = [[f"{invoice.source}/{invoice.external_id}", share]
+                                         for invoice, share in extra["allocations"]]
+                listed["unapplied"] = extra["unapplied"]
+            facts.append([listed[name] for name in names])
         first, last = new[0][0].number, new[-1][0].number
         self.spool.add(audit.PendingEntry(
             action="ledger.import_batch", object_type=self.model._meta.label_lower,
