@@ -105,6 +105,28 @@ def _identities(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
             "external_id__in": sorted({external_id for _s, external_id in wanted})}
 
 
+def _select_by_identity(model: type[models.Model], names: Sequence[str],
+                        pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[Any]]:
+    """The columns `names` of the stored facts with these identities, by identity, as the
+    raw cursor gives them. A statement written out: the ORM's compilation of a few hundred
+    parameters costs more than the database's index lookups."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    where = _identities(wanted)
+    sources, external_ids = where["source__in"], where["external_id__in"]
+    source, external_id = sql.column(model, "source"), sql.column(model, "external_id")
+    statement = (
+        f"SELECT {source}, {external_id}, "  # noqa: S608
+        f"{', '.join(sql.column(model, name) for name in names)} FROM {sql.table(model)} "
+        f"WHERE {source} IN ({', '.join(['%s'] * len(sources))}) "
+        f"AND {external_id} IN ({', '.join(['%s'] * len(external_ids))})")
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*sources, *external_ids])
+        return {(row[0], row[1]): list(row[2:]) for row in cursor.fetchall()
+                if (row[0], row[1]) in wanted}
+
+
 class FactWriter:
     def __init__(self, actor: Actor, kind: str, spool: audit.Spool, filename: str) -> None:
         if not actor.can(PERMISSIONS[kind]):
@@ -181,28 +203,15 @@ class FactWriter:
             raise services.allocations_exceed_payment()
 
     def _stored(self, rows: Sequence[Row]) -> dict[tuple[str, str], dict[str, Any]]:
-        """The stored facts with the identities of the batch, by identity (a statement
-        written out: the ORM's compilation of 500 parameters cost more than the lookup)."""
-        wanted = _identities((row.values["source"], row.values["external_id"])
-                             for row in rows)
-        sources, external_ids = wanted["source__in"], wanted["external_id__in"]
+        """The stored facts with the identities of the batch, by identity."""
         names = ["customer_id", *self.compared]
-        model = self.model
-        statement = (
-            f"SELECT {sql.column(model, 'source')}, {sql.column(model, 'external_id')}, "  # noqa: S608
-            f"{', '.join(sql.column(model, name) for name in names)} FROM {sql.table(model)} "
-            f"WHERE {sql.column(model, 'source')} IN ({', '.join(['%s'] * len(sources))}) "
-            f"AND {sql.column(model, 'external_id')} IN "
-            f"({', '.join(['%s'] * len(external_ids))})")
-        with connection.cursor() as cursor:
-            cursor.execute(statement, [*sources, *external_ids])
-            found = cursor.fetchall()
         typed = [sql.money if name == "amount" else sql.date_value if name.endswith("_on")
                  else None for name in names]
-        return {(source, external_id): {
-            name: convert(value) if convert else value
-            for name, convert, value in zip(names, typed, values, strict=True)}
-            for source, external_id, *values in found}
+        found = _select_by_identity(self.model, names, (
+            (row.values["source"], row.values["external_id"]) for row in rows))
+        return {identity: {name: convert(value) if convert else value
+                           for name, convert, value in zip(names, typed, values, strict=True)}
+                for identity, values in found.items()}
 
     # --- invoices -----------------------------------------------------------------------
 
@@ -352,10 +361,9 @@ class FactWriter:
         """The keys of facts this batch inserted, by identity."""
         if not rows:
             return {}
-        wanted = {(row.values["source"], row.values["external_id"]) for row in rows}
-        found = self.model.objects.filter(**_identities(wanted)).values_list(
-            "source", "external_id", "pk")
-        return {(s, e): pk for s, e, pk in found if (s, e) in wanted}
+        found = _select_by_identity(self.model, ["id"], (
+            (row.values["source"], row.values["external_id"]) for row in rows))
+        return {identity: values[0] for identity, values in found.items()}
 
     def _insert(self, new: Sequence[tuple[Row, dict[str, Any]]]) -> None:
         sign = {"orders": 0, "invoices": 1, "payments": -1}[self.kind]
