@@ -40,7 +40,7 @@ from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.services import audit
 from custguard.core.services.policies import policy_in_force
-from custguard.core.sql import column, date_value, money, table
+from custguard.core.sql import column, date_value, money, table, update_rows
 from custguard.credit.models import CreditOverride, CreditScore
 from custguard.credit.services import scoring
 from custguard.customers.models import Customer, Standing
@@ -407,9 +407,6 @@ def _write_scores(records: Sequence[tuple[Any, ...]], *, now: dt.datetime, as_of
                             for row in records])
 
 
-STANDING_UPDATES = "cg_standing_rescored"  # the temporary table of the PostgreSQL writer
-
-
 def _write_changes(rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
     """The CHANGING columns of the standing rows whose values moved, in few statements:
     PostgreSQL COPYs them into a temporary table and UPDATEs from it; SQLite runs
@@ -420,22 +417,12 @@ def _write_changes(rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
     fields = [Standing._meta.get_field(name) for name in CHANGING]
     key = column(Standing, "customer")
     target = table(Standing)
+    if connection.vendor == "postgresql":
+        update_rows(Standing, "customer", [field.attname for field in fields],
+                        ([customer_id, *[values[name] for name in CHANGING]]
+                         for customer_id, values in rows))
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            temp = quote(STANDING_UPDATES)
-            names = [key, *[quote(field.column) for field in fields]]
-            assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in fields)
-            # Identifiers come from the model's metadata; every value goes through COPY.
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "  # noqa: S608
-                           f"ON COMMIT DELETE ROWS AS SELECT {', '.join(names)} FROM "
-                           f"{target} WITH NO DATA")
-            cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 - an earlier chunk's rows
-            with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
-                for customer_id, values in rows:
-                    copy.write_row([customer_id, *[values[name] for name in CHANGING]])
-            cursor.execute(f"UPDATE {target} SET {assignments} FROM {temp} t "  # noqa: S608
-                           f"WHERE {target}.{key} = t.{key}")
-            return
         ops = connection.ops
         aliases = ", ".join(["k", *[f"c{i}" for i in range(len(fields))]])
         assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))

@@ -42,7 +42,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from custguard.core import clock
+from custguard.core import clock, sql
 from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.services import audit
@@ -460,7 +460,6 @@ WRITER = "sql"
 SCORE_COLUMNS = ["customer_id", "computed_at", "as_of", "policy_version", "trigger", "score",
                  "grade", "factor_values", "factor_points", "reasons", "credit_limit",
                  "payment_terms_days", "prepay_only", "limit_reasons"]
-STANDING_UPDATES = "cg_standing_scores"  # the temporary table of the PostgreSQL writer
 
 
 def _fast() -> bool:
@@ -532,22 +531,10 @@ def _standing_columns() -> tuple[Any, list[Any], str]:
 
 def _update_from_copy(rows: Sequence[Standing]) -> None:
     """PostgreSQL: COPY the new values into a session's temporary table, then one UPDATE."""
-    quote, fields, key = _standing_columns()
-    table, temp = quote(Standing._meta.db_table), quote(STANDING_UPDATES)
-    names = [quote(key), *[quote(field.column) for field in fields]]
-    assignments = ", ".join(f"{quote(field.column)} = t.{quote(field.column)}"
-                            for field in fields)
-    # Identifiers come from the model's metadata; every value goes through COPY.
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} "  # noqa: S608
-                       f"ON COMMIT DELETE ROWS AS SELECT {', '.join(names)} FROM {table} "
-                       "WITH NO DATA")
-        cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 - a batch earlier in this transaction
-        with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.pk, *[getattr(row, field.attname) for field in fields]])
-        cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t "  # noqa: S608
-                       f"WHERE {table}.{quote(key)} = t.{quote(key)}")
+    _quote, fields, _key = _standing_columns()
+    sql.update_rows(Standing, "customer", [field.attname for field in fields],
+                    ([row.pk, *[getattr(row, field.attname) for field in fields]]
+                     for row in rows))
 
 
 def _update_from_values(rows: Sequence[Standing], chunk: int = 500) -> None:

@@ -90,11 +90,9 @@ class BatchOutcome:
     refused: list[Refusal] = field(default_factory=list)
 
 
-def _insert_statement(model: type[models.Model]) -> tuple[str, list[str]]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    return (f"INSERT INTO {sql.table(model)} ({columns}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(fields))})", [f.attname for f in fields])
+def _attnames(model: type[models.Model]) -> list[str]:
+    """The columns an insert writes: all but the key."""
+    return [f.attname for f in model._meta.concrete_fields if not f.primary_key]
 
 
 def _identities(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
@@ -139,7 +137,7 @@ class FactWriter:
         self.today = clock.today()
         self.stamp = connection.ops.adapt_datetimefield_value(clock.now())
         self.recorded_by = actor.label[:150]
-        self.insert, self.attnames = _insert_statement(self.model)
+        self.attnames = _attnames(self.model)
         self.compared = COMPARED[kind]
         self.plain_kind = PLAIN_KIND[kind]
         self.compared_values = [name for name in self.compared if name != "kind"]
@@ -331,7 +329,7 @@ class FactWriter:
     def _write_allocations(self, new: Sequence[tuple[Row, dict[str, Any]]],
                            named: dict[tuple[str, str], _Invoice]) -> None:
         keys = self._keys([row for row, extra in new if extra["allocations"]])
-        statement, attnames = _insert_statement(Allocation)
+        attnames = _attnames(Allocation)
         allocations = []
         changed: dict[int, _Invoice] = {}
         for row, extra in new:
@@ -344,16 +342,10 @@ class FactWriter:
                 changed[invoice.pk] = invoice
         if not allocations:
             return
-        table = sql.table(Invoice)
-        open_amount, settled_on = (sql.column(Invoice, "open_amount"),
-                                   sql.column(Invoice, "settled_on"))
-        with connection.cursor() as cursor:
-            cursor.executemany(statement, allocations)
-            cursor.executemany(
-                f"UPDATE {table} SET {open_amount} = CAST(%s AS NUMERIC), "  # noqa: S608
-                f"{settled_on} = %s WHERE {sql.column(Invoice, 'id')} = %s",
-                [(invoice.open_amount, invoice.settled_on, pk)
-                 for pk, invoice in sorted(changed.items())])
+        sql.insert_rows(Allocation, attnames, allocations)
+        sql.update_rows(Invoice, "id", ["open_amount", "settled_on"],
+                        [(pk, invoice.open_amount, invoice.settled_on)
+                         for pk, invoice in sorted(changed.items())])
 
     # --- writing ------------------------------------------------------------------------
 
@@ -382,8 +374,7 @@ class FactWriter:
             if sign:
                 self.posted[customer_id] = (self.posted.get(customer_id, ZERO)
                                             + sign * values["amount"])
-        with connection.cursor() as cursor:
-            cursor.executemany(self.insert, params)
+        sql.insert_rows(self.model, self.attnames, params)
 
     def _audit(self, new: Sequence[tuple[Row, dict[str, Any]]]) -> None:
         names = AUDITED[self.kind]
