@@ -60,6 +60,14 @@ def date_value(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def among(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column IN (values)` and its parameters: on PostgreSQL one array parameter (= ANY),
+    which the driver does not have to parse anew for every number of values."""
+    if connection.vendor == "postgresql":
+        return f"{column_sql} = ANY(%s)", [list(values)]
+    return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 # --- bulk writes ------------------------------------------------------------------------------
 # Set-based writers (the imports, the rescoring) insert and update thousands of rows at once.
 # PostgreSQL takes them fastest through COPY (several times executemany's rate); SQLite runs
@@ -103,6 +111,9 @@ def update_rows(model: Any, key: str, attnames: Sequence[str],
         with cursor.cursor.copy(f"COPY {temp} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+        # The planner knows nothing of a fresh temporary table and would scan the whole
+        # target table to join it; its statistics make it look up the rows by key.
+        cursor.execute(f"ANALYZE {temp}")
         assignments = ", ".join(f"{name} = t.{name}" for name in names[1:])
         cursor.execute(f"UPDATE {table(model)} SET {assignments} FROM {temp} t "  # noqa: S608
                        f"WHERE {table(model)}.{names[0]} = t.{names[0]}")

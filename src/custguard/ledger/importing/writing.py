@@ -112,15 +112,15 @@ def _select_by_identity(model: type[models.Model], names: Sequence[str],
     if not wanted:
         return {}
     where = _identities(wanted)
-    sources, external_ids = where["source__in"], where["external_id__in"]
-    source, external_id = sql.column(model, "source"), sql.column(model, "external_id")
+    by_source, source_params = sql.among(sql.column(model, "source"), where["source__in"])
+    by_external_id, external_id_params = sql.among(sql.column(model, "external_id"),
+                                                   where["external_id__in"])
     statement = (
-        f"SELECT {source}, {external_id}, "  # noqa: S608
+        f"SELECT {sql.column(model, 'source')}, {sql.column(model, 'external_id')}, "  # noqa: S608
         f"{', '.join(sql.column(model, name) for name in names)} FROM {sql.table(model)} "
-        f"WHERE {source} IN ({', '.join(['%s'] * len(sources))}) "
-        f"AND {external_id} IN ({', '.join(['%s'] * len(external_ids))})")
+        f"WHERE {by_source} AND {by_external_id}")
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*sources, *external_ids])
+        cursor.execute(statement, [*source_params, *external_id_params])
         return {(row[0], row[1]): list(row[2:]) for row in cursor.fetchall()
                 if (row[0], row[1]) in wanted}
 
