@@ -182,7 +182,7 @@ class FactWriter:
         if new:
             self._insert(new)
             if self.kind == "payments":
-                self._write_allocations(new, named)
+                self._write_allocations(new)
             elif self.kind == "invoices":
                 self._convert(new)
             self._audit(new)
@@ -326,8 +326,7 @@ class FactWriter:
             del queue[:settled]
         return {"allocations": applied, "unapplied": left}
 
-    def _write_allocations(self, new: Sequence[tuple[Row, dict[str, Any]]],
-                           named: dict[tuple[str, str], _Invoice]) -> None:
+    def _write_allocations(self, new: Sequence[tuple[Row, dict[str, Any]]]) -> None:
         keys = self._keys([row for row, extra in new if extra["allocations"]])
         attnames = _attnames(Allocation)
         allocations = []
