@@ -15,10 +15,10 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 
-from custguard.core import clock
+from custguard.core import clock, sql
 from custguard.core.actors import Actor
 from custguard.core.models import AuditEntry, AuditHead
 
@@ -71,15 +71,37 @@ def compute_hash(entry: AuditEntry) -> str:
     return hashlib.sha256((entry.prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-def _lock_head() -> AuditHead:
-    """Lock the chain's head row, creating it on the first append. Concurrent first appends
-    must not race: the insert ignores a conflict (it waits for the other writer's commit on
-    PostgreSQL), then everyone locks the one row."""
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
-        head = AuditHead.objects.select_for_update().get(pk=1)
-    return head
+@functools.cache
+def _head_statements(vendor: str) -> tuple[str, str]:
+    """(lock the head row, move it): every audited write runs them, written out once."""
+    h = AuditHead
+    lock = (f"SELECT {sql.column(h, 'seq')}, {sql.column(h, 'hash')} FROM {sql.table(h)} "  # noqa: S608
+            f"WHERE {sql.column(h, 'id')} = 1")
+    if connection.features.has_select_for_update:
+        lock += " FOR UPDATE"  # SQLite: the transaction's write lock already excludes writers
+    move = (f"UPDATE {sql.table(h)} SET {sql.column(h, 'seq')} = %s, "  # noqa: S608
+            f"{sql.column(h, 'hash')} = %s WHERE {sql.column(h, 'id')} = 1")
+    return lock, move
+
+
+def _lock_head() -> tuple[int, str]:
+    """Lock the chain's head row, creating it on the first append, and return its (seq, hash).
+    Concurrent first appends must not race: the insert ignores a conflict (it waits for the
+    other writer's commit on PostgreSQL), then everyone locks the one row."""
+    lock, _move = _head_statements(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(lock)
+        found = cursor.fetchone()
+        if found is None:
+            AuditHead.objects.bulk_create([AuditHead(pk=1)], ignore_conflicts=True)
+            cursor.execute(lock)
+            found = cursor.fetchone()
+    return int(found[0]), str(found[1])
+
+
+def _move_head(seq: int, digest: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_head_statements(connection.vendor)[1], [seq, digest])
 
 
 _local = threading.local()
@@ -168,9 +190,9 @@ def record(
                                    customer_id=customer_id, before=before, after=after,
                                    reason=reason))
         return None
-    head = _lock_head()
+    seq, prev_hash = _lock_head()
     entry = AuditEntry(
-        seq=head.seq + 1,
+        seq=seq + 1,
         at=clock.now(),
         actor_kind=actor.kind,
         actor_label=actor.label[:150],
@@ -183,11 +205,11 @@ def record(
         before=jsonable(before),
         after=jsonable(after),
         reason=reason,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     entry.hash = compute_hash(entry)
-    entry.save(force_insert=True)
-    AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    sql.insert_instance(entry)
+    _move_head(entry.seq, entry.hash)
     return entry
 
 
@@ -218,8 +240,8 @@ def record_many(actor: Actor, pending: list[PendingEntry],
         for item in pending:
             _defer(actor, item)
         return None
-    head = _lock_head()
-    seq, prev_hash, now = head.seq, head.hash, clock.now()
+    seq, prev_hash = _lock_head()
+    now = clock.now()
     batch: list[AuditEntry] = []
     for item in pending:
         seq += 1
@@ -238,7 +260,7 @@ def record_many(actor: Actor, pending: list[PendingEntry],
             batch = []
     if batch:
         AuditEntry.objects.bulk_create(batch)
-    AuditHead.objects.filter(pk=1).update(seq=seq, hash=prev_hash)
+    _move_head(seq, prev_hash)
     return seq
 
 

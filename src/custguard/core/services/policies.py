@@ -7,12 +7,12 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from custguard.core import clock
+from custguard.core import clock, sql
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.models import PolicyVersion
@@ -149,15 +149,30 @@ def _parsed(number: int, digest: str) -> PolicyDocument:
     return PolicyDocument.model_validate(document)
 
 
+@lru_cache(maxsize=2)
+def _in_force_statement(vendor: str) -> str:
+    """_in_force(at).values_list("number", "checksum")[:1], written out once per process."""
+    v = PolicyVersion
+    return " ".join([
+        f"SELECT {sql.column(v, 'number')}, {sql.column(v, 'checksum')} FROM {sql.table(v)}",  # noqa: S608
+        f"WHERE {sql.column(v, 'status')} IN (%s, %s) AND {sql.column(v, 'effective_from')} <= %s",
+        f"ORDER BY {sql.column(v, 'effective_from')} DESC, {sql.column(v, 'number')} DESC",
+        "LIMIT 1"])
+
+
 def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]:
     """(version number, document) of the policy that decides at `at` (default now). Raises a
     clear error when no policy has been published yet."""
-    # The gate asks on every call: two columns, no model instance; the document is parsed
-    # once per process (_parsed).
-    found = list(_in_force(at).values_list("number", "checksum")[:1])
-    if not found:
+    # The gate asks on every call: one written-out statement, two columns, no model instance;
+    # the document is parsed once per process (_parsed).
+    with connection.cursor() as cursor:
+        cursor.execute(_in_force_statement(connection.vendor), [
+            PolicyVersion.Status.PUBLISHED.value, PolicyVersion.Status.RETIRED.value,
+            connection.ops.adapt_datetimefield_value(at or clock.now())])
+        found = cursor.fetchone()
+    if found is None:
         raise ValidationFailed(_("no policy version is in force yet: publish one first "
                                  "(custguard policy publish default)"), field="policy",
                                code="no_policy")
-    number, checksum = found[0]
-    return number, _parsed(number, checksum)
+    number, digest = found
+    return number, _parsed(number, digest)

@@ -95,3 +95,23 @@ def test_the_queue_is_the_lock_file_next_to_the_database(pair, tmp_path: Path) -
         fcntl.flock(other, fcntl.LOCK_UN)
     begin(second)
     end(second, commit=True)
+
+
+def test_a_write_outside_a_transaction_queues_too(pair, tmp_path: Path) -> None:
+    """An autocommit INSERT waits in the same queue (not in SQLite's sleeping busy handler)
+    and lets the lock go when it is done; an autocommit read does not queue."""
+    _first, second = pair
+    with open(tmp_path / "w.sqlite3-writer.lock", "a+b") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        with second.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM t")
+            with pytest.raises(OperationalError, match="database is locked"):
+                cursor.execute("INSERT INTO t VALUES (1)")
+            with pytest.raises(OperationalError, match="database is locked"):
+                cursor.executemany("INSERT INTO t VALUES (%s)", [(2,), (3,)])
+        fcntl.flock(other, fcntl.LOCK_UN)
+    with second.cursor() as cursor:
+        cursor.execute("  insert INTO t VALUES (4)")
+        assert not second._writer_held
+        cursor.execute("SELECT n FROM t")
+        assert cursor.fetchall() == [(4,)]

@@ -40,10 +40,9 @@ def require(actor: Actor, *perms: str) -> None:
 
 def customer_in_scope(actor: Actor, id_or_code: str | int, field: str | None = None) -> Customer:
     """A customer the actor may see, by id or 9-digit code; any other is not found (404)."""
-    # The gate needs the customer's key and code only: no joins (it is the hot path).
-    qs = selectors.customers_for(actor).select_related(None).only("id", "code", "status",
-                                                                  "group")
-    return selectors.customer_in_scope(actor, id_or_code, field, qs=qs)
+    # The gate needs the customer's key and code only (it is the hot path): no joins.
+    return selectors.brief_customer_in_scope(actor, id_or_code, field)
+
 
 def scoped(qs: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
     """Rows of customers the actor may see (gate checks, reservations)."""

@@ -10,13 +10,14 @@ Every answer is stored as a GateCheck; every change to a reservation is in the a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from custguard.core import clock, limits
+from custguard.core import clock, limits, sql
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
@@ -99,24 +100,33 @@ def _reasons(decision: gate.GateDecision) -> list[dict[str, object]]:
 def _store(actor: Actor, view: exposure.Snapshot, amount: Decimal,
            decision: gate.GateDecision, version: int, *, reserve: bool, source: str,
            external_id: str, reservation: Reservation | None) -> GateCheck:
-    return GateCheck.objects.create(
+    return sql.insert_instance(GateCheck(
         customer_id=view.customer_id, group_id_at_check=view.group_id,
         at=clock.now(), amount=amount, outcome=decision.outcome.value,
         reasons=_reasons(decision), policy_version=version, grade=view.grade,
         available_customer=decision.available_customer,
         available_group=decision.available_group, reserve=reserve, source=source,
-        external_id=external_id, reservation=reservation, actor_label=actor.label[:150])
+        external_id=external_id, reservation=reservation, actor_label=actor.label[:150]))
+
+
+@functools.cache
+def _reservation_key_statement(vendor: str) -> str:
+    r = Reservation
+    return (f"SELECT {sql.column(r, 'id')} FROM {sql.table(r)} "  # noqa: S608
+            f"WHERE {sql.column(r, 'source')} = %s AND {sql.column(r, 'external_id')} = %s")
 
 
 def _replay(customer: Customer, amount: Decimal, source: str,
             external_id: str) -> GateAnswer | None:
     """The first answer for this (source, external_id), if there was one that reserved or held
     credit; a different customer or amount under the same identity is a mistake."""
-    # (source, external_id) is unique: a slice, not .first(), which would add an ORDER BY.
-    found = Reservation.objects.filter(source=source, external_id=external_id)[:1]
-    existing = found[0] if found else None
-    if existing is None:
+    # Every reserve asks, and nearly every answer is "no": one written-out statement.
+    with connection.cursor() as cursor:
+        cursor.execute(_reservation_key_statement(connection.vendor), [source, external_id])
+        found = cursor.fetchone()
+    if found is None:
         return None
+    existing = Reservation.objects.get(pk=found[0])
     if existing.customer_id != customer.pk or existing.amount != amount:
         raise Conflict(_("order %(source)s/%(external_id)s was already checked for another "
                          "customer or amount (customer %(customer)s, amount %(amount)s)") % {
@@ -144,11 +154,10 @@ def check(actor: Actor, customer: Customer, amount: object, *, reserve: bool = F
     if not reserve:
         view = exposure.snapshot(customer.pk)
         decision = gate.decide(policy, _request(view, value, clock.today()))
-        # The reads stay outside the transaction: it holds the write lock (on SQLite the only
-        # one) for the INSERT alone.
-        with transaction.atomic():
-            stored = _store(actor, view, value, decision, version, reserve=False,
-                            source=source, external_id=external_id, reservation=None)
+        # One INSERT in autocommit, the reads before it: the write lock (on SQLite the only
+        # one) is held for that statement alone.
+        stored = _store(actor, view, value, decision, version, reserve=False,
+                        source=source, external_id=external_id, reservation=None)
         return GateAnswer(check=stored, reservation=None, replayed=False)
     try:
         return atomic_with_retry(lambda: _check_and_reserve(
@@ -203,10 +212,10 @@ def _record(actor: Actor, view: exposure.Snapshot, amount: Decimal,
             decision: gate.GateDecision, version: int, policy: PolicyDocument, source: str,
             external_id: str, status: str) -> GateAnswer:
     now = clock.now()
-    reservation = Reservation.objects.create(
+    reservation = sql.insert_instance(Reservation(
         customer_id=view.customer_id, source=source, external_id=external_id, amount=amount,
         status=status, created_at=now,
-        expires_at=now + dt.timedelta(hours=policy.credit.reservation_expiry_hours))
+        expires_at=now + dt.timedelta(hours=policy.credit.reservation_expiry_hours)))
     stored = _store(actor, view, amount, decision, version, reserve=True,
                     source=source, external_id=external_id, reservation=reservation)
     action = "gate.reserve" if status == Reservation.Status.PENDING else "gate.hold"

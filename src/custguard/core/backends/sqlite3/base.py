@@ -6,7 +6,8 @@ a burst of concurrent writes — the order gate at peak — the unlucky ones sle
 lock was free, and a few time out. custguard's transactions all start with BEGIN IMMEDIATE (the
 write lock first), so queueing them outside SQLite costs no concurrency: each transaction
 first takes an exclusive lock on `<database>-writer.lock`, polled every fraction of a
-millisecond, and holds it until COMMIT or ROLLBACK. Readers never take it (WAL lets them read
+millisecond, and holds it until COMMIT or ROLLBACK. A write statement outside a transaction
+(autocommit: one INSERT of a gate answer) takes it for that statement. Readers never take it (WAL lets them read
 beside the writer), and a process that dies drops its lock with it. After the database's
 timeout a waiter gives up with the same "database is locked" error SQLite gives, which
 core.transactions retries. In-memory databases have one connection and need no queue.
@@ -27,11 +28,47 @@ LAST_PAUSE = 0.002  # … growing to this, far below the busy handler's 100 ms
 DEFAULT_TIMEOUT = 5.0  # seconds, as Python's sqlite3 module waits by default
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class QueuedCursor(base.SQLiteCursorWrapper):
+    """A cursor whose write statements in autocommit mode wait in the writers' queue."""
+
+    wrapper: DatabaseWrapper
+
+    def _queued(self, query: str) -> bool:
+        return (self.wrapper.autocommit and not self.wrapper._writer_held
+                and query.lstrip()[:7].upper().startswith(WRITES))
+
+    def execute(self, query: str, params: Any = None) -> Any:
+        if not self._queued(query):
+            return super().execute(query, params)
+        self.wrapper._take_writer_lock()
+        try:
+            return super().execute(query, params)
+        finally:
+            self.wrapper._drop_writer_lock()
+
+    def executemany(self, query: str, param_list: Any) -> Any:
+        if not self._queued(query):
+            return super().executemany(query, param_list)
+        self.wrapper._take_writer_lock()
+        try:
+            return super().executemany(query, param_list)
+        finally:
+            self.wrapper._drop_writer_lock()
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._writer_fd: int | None = None
         self._writer_held = False
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = self.connection.cursor(factory=QueuedCursor)
+        cursor.wrapper = self
+        return cursor
 
     def _writer_lock_fd(self) -> int | None:
         if self.is_in_memory_db():
