@@ -103,8 +103,9 @@ BRIEF_FIELDS = ("id", "code", "status", "group_id", "account_manager_id")
 @functools.cache
 def _brief_statement(vendor: str, key: str) -> str:
     c = Customer
-    return " ".join([  # noqa: S608 - our own table's names; the value is a parameter
-        f"SELECT {', '.join(sql.column(c, name) for name in BRIEF_FIELDS)} FROM {sql.table(c)}",
+    names = ", ".join(sql.column(c, name) for name in BRIEF_FIELDS)
+    return " ".join([  # our own table's names; the value is a parameter
+        f"SELECT {names} FROM {sql.table(c)}",  # noqa: S608
         f"WHERE {sql.column(c, key)} = %s"])
 
 

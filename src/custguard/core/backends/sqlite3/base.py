@@ -7,10 +7,10 @@ lock was free, and a few time out. custguard's transactions all start with BEGIN
 write lock first), so queueing them outside SQLite costs no concurrency: each transaction
 first takes an exclusive lock on `<database>-writer.lock`, polled every fraction of a
 millisecond, and holds it until COMMIT or ROLLBACK. A write statement outside a transaction
-(autocommit: one INSERT of a gate answer) takes it for that statement. Readers never take it (WAL lets them read
-beside the writer), and a process that dies drops its lock with it. After the database's
-timeout a waiter gives up with the same "database is locked" error SQLite gives, which
-core.transactions retries. In-memory databases have one connection and need no queue.
+(autocommit: one INSERT of a gate answer) takes it for that statement. Readers never take it
+(WAL lets them read beside the writer), and a process that dies drops its lock with it. After
+the database's timeout a waiter gives up with the same "database is locked" error SQLite
+gives, which core.transactions retries. In-memory databases have one connection and need no queue.
 """
 
 from __future__ import annotations
