@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from typing import Any
 
@@ -26,6 +27,16 @@ from django.db.utils import OperationalError
 FIRST_PAUSE = 0.0002  # seconds between two tries at first …
 LAST_PAUSE = 0.002  # … growing to this, far below the busy handler's 100 ms
 DEFAULT_TIMEOUT = 5.0  # seconds, as Python's sqlite3 module waits by default
+
+
+_queues: dict[str, threading.Lock] = {}
+_queues_guard = threading.Lock()
+
+
+def _thread_queue(name: str) -> threading.Lock:
+    """This process's queue of writers to the database file `name`."""
+    with _queues_guard:
+        return _queues.setdefault(name, threading.Lock())
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -84,22 +95,32 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", DEFAULT_TIMEOUT))
         deadline = time.monotonic() + timeout
+        # The threads of this process queue on a thread lock, which wakes the next one the
+        # moment it is free; only its holder polls the file lock against the other processes.
+        threads = _thread_queue(self.settings_dict["NAME"])
+        if not threads.acquire(timeout=timeout):
+            raise OperationalError("database is locked")
         pause = FIRST_PAUSE
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
+                    threads.release()
                     raise OperationalError("database is locked") from None
                 time.sleep(pause)
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
+            except BaseException:
+                threads.release()
+                raise
             self._writer_held = True
             return
 
     def _drop_writer_lock(self) -> None:
         if self._writer_held and self._writer_fd is not None:
             fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
+            _thread_queue(self.settings_dict["NAME"]).release()
         self._writer_held = False
 
     def _start_transaction_under_autocommit(self) -> None:
