@@ -83,8 +83,7 @@ def customer_in_scope(who: User | Actor, value: int | str, field: str | None = N
     scope = customers_for(who) if qs is None else qs
     customer = find_customer(scope, value)
     if customer is None:
-        raise NotFound(_("customer %(code)s not found") % {"code": str(value).strip() or "''"},
-                       field=field)
+        raise customer_not_found(value, field)
     return customer
 
 
@@ -97,7 +96,9 @@ def may_see(who: User | Actor, account_manager_id: int | None) -> bool:
                 and account_manager_id == user.pk)
 
 
-BRIEF_FIELDS = ("id", "code", "status", "group_id", "account_manager_id")
+# In the model's field order: Model.from_db takes a partial row's values in that order.
+BRIEF_FIELDS = tuple(f.attname for f in Customer._meta.concrete_fields
+                     if f.attname in {"id", "code", "status", "group_id", "account_manager_id"})
 
 
 @functools.cache
@@ -120,10 +121,15 @@ def brief_customer_in_scope(who: User | Actor, value: int | str,
         with connection.cursor() as cursor:
             cursor.execute(_brief_statement(connection.vendor, key[0]), [key[1]])
             row = cursor.fetchone()
-    if row is None or not may_see(who, row[-1]):
-        raise NotFound(_("customer %(code)s not found") % {"code": str(value).strip() or "''"},
-                       field=field)
-    return Customer.from_db(connection.alias, BRIEF_FIELDS, row)
+    customer = None if row is None else Customer.from_db(connection.alias, BRIEF_FIELDS, row)
+    if customer is None or not may_see(who, customer.account_manager_id):
+        raise customer_not_found(value, field)
+    return customer
+
+
+def customer_not_found(value: int | str, field: str | None = None) -> NotFound:
+    return NotFound(_("customer %(code)s not found") % {"code": str(value).strip() or "''"},
+                    field=field)
 
 
 def search_customers(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:

@@ -160,19 +160,36 @@ def _in_force_statement(vendor: str) -> str:
         "LIMIT 1"])
 
 
+def in_force_query(at: dt.datetime | None = None) -> tuple[str, list[object]]:
+    """The statement that finds (number, checksum) of the version in force at `at`, and its
+    parameters: policy_in_force runs it; the order gate joins it into its one read."""
+    return _in_force_statement(connection.vendor), [
+        PolicyVersion.Status.PUBLISHED.value, PolicyVersion.Status.RETIRED.value,
+        connection.ops.adapt_datetimefield_value(at or clock.now())]
+
+
+def none_in_force() -> ValidationFailed:
+    return ValidationFailed(_("no policy version is in force yet: publish one first "
+                              "(custguard policy publish default)"), field="policy",
+                            code="no_policy")
+
+
+def document_of(number: int, digest: str) -> PolicyDocument:
+    """The document of version `number` (whose checksum is `digest`), parsed once per
+    process."""
+    return _parsed(number, digest)
+
+
 def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]:
     """(version number, document) of the policy that decides at `at` (default now). Raises a
     clear error when no policy has been published yet."""
     # The gate asks on every call: one written-out statement, two columns, no model instance;
     # the document is parsed once per process (_parsed).
+    statement, params = in_force_query(at)
     with connection.cursor() as cursor:
-        cursor.execute(_in_force_statement(connection.vendor), [
-            PolicyVersion.Status.PUBLISHED.value, PolicyVersion.Status.RETIRED.value,
-            connection.ops.adapt_datetimefield_value(at or clock.now())])
+        cursor.execute(statement, params)
         found = cursor.fetchone()
     if found is None:
-        raise ValidationFailed(_("no policy version is in force yet: publish one first "
-                                 "(custguard policy publish default)"), field="policy",
-                               code="no_policy")
+        raise none_in_force()
     number, digest = found
     return number, _parsed(number, digest)

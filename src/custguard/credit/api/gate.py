@@ -201,9 +201,9 @@ def gate_check(request: HttpRequest, payload: GateCheckIn) -> Any:
     checked before for another customer or amount, 422 bad input (the field is named)."""
     actor = actor_from_request(request)
     require(actor, "credit.check_gate")
-    customer = customer_in_scope(actor, payload.customer, field="customer")
-    answer = gate.check(actor, customer, payload.amount, reserve=payload.reserve,
-                        source=payload.source, external_id=payload.external_id)
+    answer, customer = gate.check_order(actor, payload.customer, payload.amount,
+                                        reserve=payload.reserve, source=payload.source,
+                                        external_id=payload.external_id, field="customer")
     return answer_out(answer, customer)
 
 

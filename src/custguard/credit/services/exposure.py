@@ -209,6 +209,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class _Statements:
+    snapshot_columns: str
+    snapshot_from: str
     snapshot: str
     group_of: str
     reserve_group: str
@@ -235,21 +237,35 @@ def _statements() -> _Statements:
             f"{limit} * CAST(%s AS NUMERIC) + CAST(%s AS NUMERIC) >=",
             f"{posted} + {reserved} + CAST(%s AS NUMERIC))"])
 
-    snapshot = " ".join([
-        f"SELECT s.{sc('grade')}, c.{cc('status')}, s.{sc('blacklisted')},",
+    snapshot_columns = " ".join([
+        f"s.{sc('grade')}, c.{cc('status')}, s.{sc('blacklisted')},",
         f"s.{sc('order_blocked')}, s.{sc('service_suspended')}, s.{sc('prepay_only')},",
         f"s.{sc('penalty_prepay_only')}, s.{sc('oldest_open_due_on')}, {counters('s')},",
-        f"c.{cc('group')}, g.{gc('has_limit')}, {counters('g')}",
+        f"c.{cc('group')}, g.{gc('has_limit')}, {counters('g')}"])
+    snapshot_from = " ".join([
         f"FROM {sql.table(s)} s JOIN {sql.table(c)} c ON c.{cc('id')} = s.{sc('customer')}",
-        f"LEFT JOIN {sql.table(g)} g ON g.{gc('group')} = c.{cc('group')}",
-        f"WHERE s.{sc('customer')} = %s"])
+        f"LEFT JOIN {sql.table(g)} g ON g.{gc('group')} = c.{cc('group')}"])
     return _Statements(
-        snapshot=snapshot,
+        snapshot_columns=snapshot_columns, snapshot_from=snapshot_from,
+        snapshot=f"SELECT {snapshot_columns} {snapshot_from} WHERE s.{sc('customer')} = %s",
         group_of=" ".join([f"SELECT {cc('group')} FROM {sql.table(c)}",  # noqa: S608
                            f"WHERE {cc('id')} = %s"]),
         reserve_group=reserve(g, "group", f"NOT {gc('has_limit')} OR"),
         reserve_customer=reserve(s, "customer", ""),
     )
+
+
+SNAPSHOT_COLUMNS = 16
+
+
+def snapshot_select(columns: str, joins: str) -> str:
+    """The snapshot's SELECT … FROM, without a WHERE, with more `columns` after its own and
+    more `joins` after its own: the customer's table is `c`, its standing `s`, its group's
+    standing `g`. The order gate reads everything it needs in one statement this way;
+    `snapshot_of` reads the first SNAPSHOT_COLUMNS values of a row."""
+    statements = _statements()
+    return (f"SELECT {statements.snapshot_columns}, {columns} "
+            f"{statements.snapshot_from} {joins}")
 
 
 def snapshot(customer_id: int) -> Snapshot:
@@ -259,8 +275,14 @@ def snapshot(customer_id: int) -> Snapshot:
         row = cursor.fetchone()
     if row is None:
         raise Standing.DoesNotExist(f"no standing for customer {customer_id}")
+    return snapshot_of(customer_id, row)
+
+
+def snapshot_of(customer_id: int, row: Sequence[object]) -> Snapshot:
+    """The Snapshot in the first SNAPSHOT_COLUMNS values of a row of `snapshot_select()`."""
     (grade, status, blacklisted, blocked, suspended, prepay, penalty_prepay, oldest,
-     limit, posted, reserved, group_id, has_limit, g_limit, g_posted, g_reserved) = row
+     limit, posted, reserved, group_id, has_limit, g_limit, g_posted,
+     g_reserved) = row[:SNAPSHOT_COLUMNS]
     group = (Counters(sql.money(g_limit), sql.money(g_posted), sql.money(g_reserved))
              if group_id is not None and has_limit else None)
     return Snapshot(

@@ -453,3 +453,82 @@ def test_without_a_policy_the_gate_says_so(make_user: Callable[..., User]) -> No
         gate.check(ERP, customer, "1.00")
     assert error.value.field == "policy" and error.value.code == "no_policy"
     assert snapshot() == before
+
+
+# --- check_order: the API's one-read entry ----------------------------------------------------
+
+
+def test_check_order_reads_once_and_answers_as_check_does(policy: PolicyDocument) -> None:
+    """By code or id; one SELECT and one INSERT for a check; the same answer as `check`; a
+    reserve replays by (source, external_id) found in that same read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = make_customer("一次读取", limit="1000.00")
+    with CaptureQueriesContext(connection) as captured:
+        answer, found = gate.check_order(ERP, customer.code, "600.00")
+    kinds = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+    assert kinds == ["SELECT", "INSERT"]
+    assert (found.pk, found.code) == (customer.pk, customer.code)
+    same = gate.check(ERP, customer, "600.00")
+    assert (answer.check.outcome, answer.check.reasons, answer.check.available_customer) == (
+        same.check.outcome, same.check.reasons, same.check.available_customer)
+    first, _ = gate.check_order(ERP, str(customer.pk), "600.00", reserve=True, source="erp",
+                                external_id="SO-1")
+    again, _ = gate.check_order(ERP, customer.code, "600.00", reserve=True, source=" erp ",
+                                external_id="SO-1")
+    assert first.reservation is not None and not first.replayed
+    assert again.replayed and again.check.pk == first.check.pk
+    held, _ = gate.check_order(ERP, customer.code, "600.00", reserve=True, source="erp",
+                               external_id="SO-2")
+    assert held.check.outcome == "hold"  # the first reservation took the room
+    assert counters(customer)[1] == D("600.00")
+    with pytest.raises(Conflict):
+        gate.check_order(ERP, customer.code, "1.00", reserve=True, source="erp",
+                         external_id="SO-1")
+    assert_invariants(policy)
+
+
+def test_check_order_hides_customers_outside_the_actors_scope(policy: PolicyDocument) -> None:
+    """An actor that sees only its own customers gets "not found" for another's (existence is
+    not revealed), before any other check, and nothing is stored."""
+    from django.contrib.auth.models import Permission
+
+    from custguard.core.errors import NotFound
+
+    manager = User.objects.create_user(username="gate-am")
+    manager.user_permissions.add(*Permission.objects.filter(
+        codename__in=["check_gate", "view_customer"]))
+    manager = User.objects.get(pk=manager.pk)  # a fresh permission cache
+    actor = Actor.for_user(manager)
+    own = make_customer("自己的客户", account_manager=manager)
+    other = make_customer("别人的客户")
+    answer, _ = gate.check_order(actor, own.code, "10.00")
+    assert answer.check.customer_id == own.pk
+    before = GateCheck.objects.count()
+    for ref in (other.code, str(other.pk), "999999999", "abc"):
+        with pytest.raises(NotFound) as refused:
+            gate.check_order(actor, ref, "not a number", field="customer")
+        assert refused.value.field == "customer"
+    assert GateCheck.objects.count() == before
+
+
+def test_check_order_without_a_policy_says_so(db: object) -> None:
+    customer = make_customer("还没有政策")
+    with pytest.raises(ValidationFailed) as refused:
+        gate.check_order(ERP, customer.code, "1.00")
+    assert refused.value.field == "policy"
+    assert not GateCheck.objects.exists()
+
+
+def test_the_brief_customer_has_its_own_values(policy: PolicyDocument) -> None:
+    """The partial row read on the hot path puts each value in its own field."""
+    from custguard.customers import selectors
+
+    manager = User.objects.create_user(username="gate-brief")
+    customer = make_customer("简要读取", account_manager=manager)
+    for found in (selectors.brief_customer_in_scope(ERP, customer.code),
+                  gate.check_order(ERP, customer.code, "1.00")[1]):
+        assert (found.pk, found.code, found.status, found.group_id,
+                found.account_manager_id) == (customer.pk, customer.code, customer.status,
+                                              customer.group_id, manager.pk)
