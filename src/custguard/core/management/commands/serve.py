@@ -34,8 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
-        parser.add_argument("--threads", type=int, default=4,
-                            help="blocking threads per worker")
+        # One thread per worker: threads share the interpreter lock, and a writer holding
+        # the database's write lock waits behind its siblings (docs/configuration.md).
+        parser.add_argument("--threads", type=int, default=1,
+                            help="blocking threads per worker (default 1)")
         parser.add_argument("--respawn-interval", type=float, default=1.0,
                             help="seconds granian waits before replacing a dead worker")
         parser.add_argument("--kill-timeout", type=int, default=30,
