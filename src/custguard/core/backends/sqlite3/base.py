@@ -19,6 +19,7 @@ import fcntl
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -51,23 +52,20 @@ class QueuedCursor(base.SQLiteCursorWrapper):
         return (self.wrapper.autocommit and not self.wrapper._writer_held
                 and query.lstrip()[:7].upper().startswith(WRITES))
 
-    def execute(self, query: str, params: Any = None) -> Any:
+    def _in_queue(self, run: Callable[[str, Any], Any], query: str, args: Any) -> Any:
         if not self._queued(query):
-            return super().execute(query, params)
+            return run(query, args)
         self.wrapper._take_writer_lock()
         try:
-            return super().execute(query, params)
+            return run(query, args)
         finally:
             self.wrapper._drop_writer_lock()
 
+    def execute(self, query: str, params: Any = None) -> Any:
+        return self._in_queue(super().execute, query, params)
+
     def executemany(self, query: str, param_list: Any) -> Any:
-        if not self._queued(query):
-            return super().executemany(query, param_list)
-        self.wrapper._take_writer_lock()
-        try:
-            return super().executemany(query, param_list)
-        finally:
-            self.wrapper._drop_writer_lock()
+        return self._in_queue(super().executemany, query, param_list)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
