@@ -82,7 +82,7 @@ def _insert_statement(model: Any, vendor: str) -> tuple[str, tuple[Any, ...]]:
 def insert_instance(instance: Any) -> Any:
     """Insert one new model instance with a statement spelled once per model, and give it its
     key: `instance.save()` without the compilation. Sends no save signals, so it is for rows
-    that have no receivers (the gate's answers and reservations)."""
+    that have no receivers (the gate's answers and reservations, audit entries)."""
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     statement, fields = _insert_statement(type(instance), db.vendor)
     values = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]

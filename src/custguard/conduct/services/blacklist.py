@@ -511,7 +511,7 @@ def document_of(version: int) -> PolicyDocument | None:
 
     checksum = (PolicyVersion.objects.filter(number=version)
                 .values_list("checksum", flat=True).first())
-    return policies._parsed(version, checksum) if checksum else None
+    return policies.document_of(version, checksum) if checksum else None
 
 
 def criterion_of(document: PolicyDocument | None, code: str) -> BlacklistCriterion | None:

@@ -63,7 +63,7 @@ def document_of(version: int) -> PolicyDocument:
     from custguard.core.services import policies
 
     checksum = PolicyVersion.objects.values_list("checksum", flat=True).get(number=version)
-    return policies._parsed(version, checksum)  # parsed once per process
+    return policies.document_of(version, checksum)  # parsed once per process
 
 
 def company_name() -> str:

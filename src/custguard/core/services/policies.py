@@ -143,7 +143,7 @@ def version_in_force(at: dt.datetime | None = None) -> PolicyVersion | None:
 
 
 @lru_cache(maxsize=32)
-def _parsed(number: int, digest: str) -> PolicyDocument:
+def document_of(number: int, digest: str) -> PolicyDocument:
     """A stored version's document, parsed once per process (versions never change)."""
     document = PolicyVersion.objects.values_list("document", flat=True).get(number=number)
     return PolicyDocument.model_validate(document)
@@ -174,17 +174,11 @@ def none_in_force() -> ValidationFailed:
                             code="no_policy")
 
 
-def document_of(number: int, digest: str) -> PolicyDocument:
-    """The document of version `number` (whose checksum is `digest`), parsed once per
-    process."""
-    return _parsed(number, digest)
-
-
 def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]:
     """(version number, document) of the policy that decides at `at` (default now). Raises a
     clear error when no policy has been published yet."""
     # The gate asks on every call: one written-out statement, two columns, no model instance;
-    # the document is parsed once per process (_parsed).
+    # the document is parsed once per process (document_of).
     statement, params = in_force_query(at)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -192,4 +186,4 @@ def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]
     if found is None:
         raise none_in_force()
     number, digest = found
-    return number, _parsed(number, digest)
+    return number, document_of(number, digest)

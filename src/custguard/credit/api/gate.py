@@ -40,7 +40,7 @@ def require(actor: Actor, *perms: str) -> None:
 
 def customer_in_scope(actor: Actor, id_or_code: str | int, field: str | None = None) -> Customer:
     """A customer the actor may see, by id or 9-digit code; any other is not found (404)."""
-    # The gate needs the customer's key and code only (it is the hot path): no joins.
+    # Its callers (the gate's lists, posting facts) need the customer's key and code only.
     return selectors.brief_customer_in_scope(actor, id_or_code, field)
 
 
