@@ -143,7 +143,33 @@ def test_postgresql_url_with_everything(tmp_path: Path) -> None:
     assert db["PASSWORD"] == "p@ss:word"
     assert db["HOST"] == "db.internal"
     assert db["PORT"] == "6543"
-    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5"}
+    assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5",
+                             "server_side_binding": True, "prepare_threshold": 5}
+
+
+@pytest.mark.parametrize(("query", "binding", "threshold"), [
+    ("server_side_binding=false", False, 5),
+    ("prepare_threshold=", True, None),
+    ("prepare_threshold=0&server_side_binding=TRUE", True, 0),
+])
+def test_postgresql_statement_options_are_typed(query: str, binding: bool,
+                                                threshold: int | None, tmp_path: Path) -> None:
+    db = database_from_url(f"postgresql://h/cg?{query}", data_dir=tmp_path)
+    options = db["OPTIONS"]
+    assert isinstance(options, dict)
+    assert (options["server_side_binding"], options["prepare_threshold"]) == (
+        binding, threshold)
+
+
+@pytest.mark.parametrize(("query", "named"), [
+    ("server_side_binding=yes", "server_side_binding"),
+    ("prepare_threshold=-1", "prepare_threshold"),
+    ("prepare_threshold=five", "prepare_threshold"),
+])
+def test_bad_statement_options_are_refused_naming_them(query: str, named: str,
+                                                      tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=f"CUSTGUARD_DATABASE_URL.*{named}"):
+        database_from_url(f"postgresql://h/cg?{query}", data_dir=tmp_path)
 
 
 def test_postgres_alias_and_minimal_url(tmp_path: Path) -> None:
