@@ -82,6 +82,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--many-clients", type=int, default=50,
                         help="clients of the high-concurrency run")
     parser.add_argument("--workers", type=int, default=2, help="granian worker processes")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (custguard serve's default: 1)")
     parser.add_argument("--instances", type=int, default=1, choices=(1, 2),
                         help="2: also run check + reserve through two server instances")
     parser.add_argument("--instance-workers", type=int, default=1,
@@ -240,12 +242,12 @@ def bulk_history(code: str, facts: int) -> None:
 # --- the server -------------------------------------------------------------------------------
 
 
-def start_server(port: int, workers: int, workdir: str,
-                 name: str = "server") -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, workdir: str, name: str = "server",
+                 threads: int = 1) -> subprocess.Popen[bytes]:
     log = open(Path(workdir, f"{name}.log"), "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [sys.executable, "-m", "custguard", "serve", "--host", HOST, "--port", str(port),
-         "--workers", str(workers)],
+         "--workers", str(workers), "--threads", str(threads)],
         env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return process
 
@@ -513,7 +515,7 @@ def run(args: argparse.Namespace, workdir: str) -> int:
           f"(reconciliation over {world.big_facts + 10:,} facts: {drifts})")
     port = free_port()
     load_before = os.getloadavg()[0]
-    server = start_server(port, args.workers, workdir, "server")
+    server = start_server(port, args.workers, workdir, "server", args.threads)
     try:
         wait_answering(port, server, Path(workdir, "server.log"),
                        {"Authorization": f"Bearer {world.token}"})
@@ -557,7 +559,7 @@ def row(f: Figures) -> str:
 
 def report(args: argparse.Namespace, vendor: str, results: list[Figures],
            scaling: list[Figures], locked: int) -> None:
-    print(f"database: {vendor}; server: custguard serve (granian WSGI), {args.workers} workers; "
+    print(f"database: {vendor}; server: custguard serve (granian WSGI), {args.workers} workers × {args.threads} thread(s); "
           f"wrk keep-alive connections; {args.seconds} s per test")
     header = (f"{'test':<44} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>8} {'errors':>6}")
