@@ -214,7 +214,9 @@ class _Statements:
     snapshot: str
     group_of: str
     reserve_group: str
-    reserve_customer: str
+    reserve_customer_in_group: str  # two more parameters: the customer key, the group key
+    reserve_customer_alone: str  # one more parameter: the customer key
+    unreserve_group: str
 
 
 @functools.cache
@@ -251,7 +253,17 @@ def _statements() -> _Statements:
         group_of=" ".join([f"SELECT {cc('group')} FROM {sql.table(c)}",  # noqa: S608
                            f"WHERE {cc('id')} = %s"]),
         reserve_group=reserve(g, "group", f"NOT {gc('has_limit')} OR"),
-        reserve_customer=reserve(s, "customer", ""),
+        # The customer's row moves only while the customer is still in the group whose row
+        # was locked just before: the membership check is part of the same statement.
+        reserve_customer_in_group=(
+            f"{reserve(s, 'customer', '')} AND EXISTS (SELECT 1 FROM {sql.table(c)} "  # noqa: S608
+            f"WHERE {cc('id')} = %s AND {cc('group')} = %s)"),
+        reserve_customer_alone=(
+            f"{reserve(s, 'customer', '')} AND EXISTS (SELECT 1 FROM {sql.table(c)} "  # noqa: S608
+            f"WHERE {cc('id')} = %s AND {cc('group')} IS NULL)"),
+        unreserve_group=" ".join([
+            f"UPDATE {sql.table(g)} SET {gc('reserved')} = {gc('reserved')} - ",  # noqa: S608
+            f"CAST(%s AS NUMERIC) WHERE {gc('group')} = %s"]),
     )
 
 
@@ -303,10 +315,14 @@ class ReserveResult:
 def try_reserve(customer_id: int, group_id: int | None, amount: Decimal, factor: Decimal,
                 *, enforce_limits: bool = True) -> ReserveResult:
     """Add `amount` to the reserved counters of the group (when it has a unified limit, only if
-    it fits) and of the customer (only if it fits), with one conditional UPDATE per row:
-    credit_limit * factor >= posted + reserved + amount. Zero rows updated on either means
-    nothing is changed. Must run inside a transaction; raises MembershipMoved when the
-    customer is not (or no longer) in `group_id`."""
+    it fits) and of the customer (only if it fits and the customer is still in `group_id`),
+    with one conditional UPDATE per row: credit_limit * factor >= posted + reserved + amount.
+    When either refuses, nothing is left changed: a group row already moved is moved back
+    while this transaction still holds its lock (no savepoint: two statements fewer on the
+    gate's path). Must run inside a transaction; raises MembershipMoved when the customer is
+    not (or no longer) in `group_id`."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("try_reserve must run inside a transaction")
     statements = _statements()
     now = connection.ops.adapt_datetimefield_value(clock.now())
 
@@ -314,17 +330,22 @@ def try_reserve(customer_id: int, group_id: int | None, amount: Decimal, factor:
         # With `enforce_limits` off the first condition is true and the room is not looked at.
         return [amount, now, key, 0 if enforce_limits else 1, factor, SLACK, amount]
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if group_id is not None:
             cursor.execute(statements.reserve_group, params(group_id))
             if cursor.rowcount != 1:
                 return ReserveResult(False, "group")
-        cursor.execute(statements.reserve_customer, params(customer_id))
-        if cursor.rowcount != 1:
-            transaction.set_rollback(True)
-            return ReserveResult(False, "customer")
-        _check_membership(customer_id, group_id)
-    return ReserveResult(True)
+            cursor.execute(statements.reserve_customer_in_group,
+                           [*params(customer_id), customer_id, group_id])
+        else:
+            cursor.execute(statements.reserve_customer_alone,
+                           [*params(customer_id), customer_id])
+        if cursor.rowcount == 1:
+            return ReserveResult(True)
+        if group_id is not None:
+            cursor.execute(statements.unreserve_group, [amount, group_id])
+    _check_membership(customer_id, group_id)
+    return ReserveResult(False, "customer")
 
 
 def release_reserved(customer_id: int, amount: Decimal) -> None:

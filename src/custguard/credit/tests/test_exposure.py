@@ -7,11 +7,13 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from custguard.core.actors import Actor
 from custguard.core.models import User
 from custguard.core.services.audit import verify_chain
+from custguard.core.transactions import MembershipMoved
+from custguard.credit.services import exposure
 from custguard.customers import services as registry
 from custguard.customers.models import Customer, GroupStanding, Region, Standing
 from custguard.ledger import services as ledger
@@ -105,3 +107,48 @@ def test_posting_while_the_customer_changes_group_keeps_the_group_right(
     members = Standing.objects.filter(customer__group=group)
     assert group_row(group.pk).posted == sum((s.posted for s in members), Decimal("0.00"))
     assert group_row(group.pk).posted == Decimal("3000.00")
+
+
+def _counters(customer: Customer, group_id: int | None) -> tuple[Decimal, Decimal | None]:
+    group = group_row(group_id).reserved if group_id is not None else None
+    return Standing.objects.get(pk=customer.pk).reserved, group
+
+
+def test_a_reservation_the_customer_refuses_leaves_the_group_as_it_was(
+        regions: None, actor: Actor) -> None:
+    parent, member = make(actor, "母公司"), make(actor, "子公司")
+    group = registry.create_group(actor, name="集团", parent=parent, members=[member])
+    Standing.objects.filter(pk=member.pk).update(credit_limit=Decimal("100.00"))
+    GroupStanding.objects.filter(pk=group.pk).update(has_limit=True,
+                                                     credit_limit=Decimal("1000.00"))
+    with transaction.atomic():
+        fits = exposure.try_reserve(member.pk, group.pk, Decimal("80.00"), Decimal("1"))
+        too_much = exposure.try_reserve(member.pk, group.pk, Decimal("30.00"), Decimal("1"))
+    assert (fits.ok, too_much.ok, too_much.refused_by) == (True, False, "customer")
+    # The group took the 30.00 first and gave it back in the same transaction.
+    assert _counters(member, group.pk) == (Decimal("80.00"), Decimal("80.00"))
+
+
+def test_a_reservation_for_a_group_the_customer_left_raises_and_moves_nothing(
+        regions: None, actor: Actor) -> None:
+    parent, member = make(actor, "母公司"), make(actor, "子公司")
+    group = registry.create_group(actor, name="集团", parent=parent, members=[member])
+    Standing.objects.filter(pk=member.pk).update(credit_limit=Decimal("500.00"))
+    registry.remove_group_member(actor, group, member, reason="分拆")
+    with transaction.atomic(), pytest.raises(MembershipMoved):
+        exposure.try_reserve(member.pk, group.pk, Decimal("10.00"), Decimal("1"))
+    assert _counters(member, group.pk) == (Decimal("0.00"), Decimal("0.00"))
+    # Read as alone, the customer that joined a group is refused the same way.
+    other = registry.create_group(actor, name="另一集团", parent=make(actor, "新母公司"),
+                                  members=[member])
+    with transaction.atomic(), pytest.raises(MembershipMoved):
+        exposure.try_reserve(member.pk, None, Decimal("10.00"), Decimal("1"))
+    assert _counters(member, other.pk) == (Decimal("0.00"), Decimal("0.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_outside_a_transaction_is_refused(regions: None, actor: Actor) -> None:
+    customer = make(actor, "单独客户")
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        exposure.try_reserve(customer.pk, None, Decimal("10.00"), Decimal("1"))
+    assert _counters(customer, None) == (Decimal("0.00"), None)
