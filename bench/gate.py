@@ -559,8 +559,8 @@ def row(f: Figures) -> str:
 
 def report(args: argparse.Namespace, vendor: str, results: list[Figures],
            scaling: list[Figures], locked: int) -> None:
-    print(f"database: {vendor}; server: custguard serve (granian WSGI), {args.workers} workers × {args.threads} thread(s); "
-          f"wrk keep-alive connections; {args.seconds} s per test")
+    print(f"database: {vendor}; server: custguard serve (granian WSGI), {args.workers} workers "
+          f"× {args.threads} thread(s); wrk keep-alive connections; {args.seconds} s per test")
     header = (f"{'test':<44} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
               f"{'p99 ms':>7} {'max ms':>8} {'errors':>6}")
     print(header)
