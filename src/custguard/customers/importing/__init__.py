@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from custguard.core import clock
 from custguard.core.actors import Actor
-from custguard.core.errors import PermissionRefused, ValidationFailed
+from custguard.core.errors import PermissionRefused
 from custguard.core.services import audit
 from custguard.customers.importing.checking import (
     COLUMNS,
@@ -31,7 +31,6 @@ from custguard.customers.importing.checking import (
     Capacity,
     Checker,
     Row,
-    StrayCells,
     canonical_column,
     check_header,
     column_names,
@@ -39,8 +38,10 @@ from custguard.customers.importing.checking import (
 from custguard.customers.importing.reading import (
     ImportProblem,
     Source,
+    StrayCells,
     Table,
     Tally,
+    too_many_rows,
     unknown_columns,
 )
 from custguard.customers.importing.writing import RegionFilledUp, Writer
@@ -77,12 +78,6 @@ def read_rows(data: Source, filename: str) -> list[dict[str, str]]:
                 for _number, cells in table.records()]
     finally:
         table.close()
-
-
-def too_many_rows(total: int, max_rows: int) -> ValidationFailed:
-    return ValidationFailed(_("the file has %(total)s rows; at most %(max)s can be imported "
-                              "at once: split it") % {"total": total, "max": max_rows},
-                            field="file")
 
 
 @contextlib.contextmanager

@@ -205,31 +205,6 @@ def check_header(row: int, header: list[str]) -> Header:
     return Header(row, mapped.columns, mapped.problems, mapped.blank, len(header))
 
 
-class StrayCells:
-    """Cells with data under an empty header cell or right of the header, found as the rows
-    stream by; reported once, as one problem of the header row."""
-
-    def __init__(self, blank: set[int], width: int) -> None:
-        self.blank = sorted(blank)
-        self.width = width
-        self.found: set[int] = set()
-        self.beyond = False
-
-    def see(self, cells: list[str]) -> None:
-        size = len(cells)
-        for index in self.blank:
-            if index < size and cells[index]:
-                self.found.add(index)
-        if size > self.width and not self.beyond and any(cells[self.width:]):
-            self.beyond = True
-
-    def names(self) -> list[str]:
-        names = [f"({column_letter(index)})" for index in sorted(self.found)]
-        if self.beyond:
-            names.append(f"({column_letter(self.width)})")
-        return names
-
-
 class Checker:
     """Checks rows against the registry as it was when the import started (one query each for
     regions and users). `check` returns a Row, or None after appending its problems."""

@@ -108,6 +108,37 @@ def map_header(row: int, header: list[str], name_of: Callable[[str], str | None]
     return HeaderMap(columns, problems, blank)
 
 
+def too_many_rows(total: int, max_rows: int) -> ValidationFailed:
+    return ValidationFailed(_("the file has %(total)s rows; at most %(max)s can be imported "
+                              "at once: split it") % {"total": total, "max": max_rows},
+                            field="file")
+
+
+class StrayCells:
+    """Cells with data under an empty header cell or right of the header, found as the rows
+    stream by; reported once, as one problem of the header row."""
+
+    def __init__(self, blank: set[int], width: int) -> None:
+        self.blank = sorted(blank)
+        self.width = width
+        self.found: set[int] = set()
+        self.beyond = False
+
+    def see(self, cells: list[str]) -> None:
+        size = len(cells)
+        for index in self.blank:
+            if index < size and cells[index]:
+                self.found.add(index)
+        if size > self.width and not self.beyond and any(cells[self.width:]):
+            self.beyond = True
+
+    def names(self) -> list[str]:
+        names = [f"({column_letter(index)})" for index in sorted(self.found)]
+        if self.beyond:
+            names.append(f"({column_letter(self.width)})")
+        return names
+
+
 def cell_text(value: Any) -> str:
     if value is None:
         return ""
