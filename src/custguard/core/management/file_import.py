@@ -22,13 +22,6 @@ class ImportResult(Protocol):
     dry_run: bool
 
 
-def read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise CommandError(f"cannot read {path}: {error.strerror}") from None
-
-
 def open_file(path: Path) -> IO[bytes]:
     """The file open for reading, for an import that streams it."""
     try:
@@ -39,8 +32,8 @@ def open_file(path: Path) -> IO[bytes]:
 
 def run_import(command: BaseCommand, path: Path, run: Callable[[Callable[[int], Any]], Any],
                *, no_progress: bool) -> Any:
-    """Run an import with a progress bar on stderr (every row is checked, then every valid
-    row written: two passes over the file); a file-level error exits 1 naming the file."""
+    """Run an import with a progress bar on stderr (each row counts twice: once checked, once
+    written); a file-level error exits 1 naming the file."""
     with tqdm(unit="rows", file=sys.stderr, disable=no_progress) as bar:
         try:
             return run(bar.update)

@@ -1,8 +1,9 @@
 """Importing orders, invoices or payments from a CSV or spreadsheet file, one kind per file.
 
-Every row is read and checked (`checking`), then written in batches inside one transaction
-(`writing`): the same facts, allocations, counters, due state and scores as posting each row
-through the ledger services, with set-based SQL, and each touched customer rescored once.
+The file is streamed: a batch of rows at a time is read, checked (`checking`) and written
+(`writing`) inside one transaction, so memory stays flat however long the file is. The result
+is the same facts, allocations, counters, due state and scores as posting each row through
+the ledger services, with set-based SQL, and each touched customer rescored once.
 Every problem is reported with the spreadsheet row (the header is row 1), the column as written
 in the file and the reason — whether the cell cannot be read (a date, an amount, an unknown
 customer code) or the services' rules refuse the fact (a due date before the issue date, an
@@ -17,7 +18,7 @@ nothing and is counted, so importing the same file twice is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -29,13 +30,18 @@ from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.services import audit
 from custguard.core.transactions import atomic_with_retry
 from custguard.customers.importing import reading
-from custguard.customers.importing.reading import ImportProblem
+from custguard.customers.importing.reading import (
+    ImportProblem,
+    StrayCells,
+    Tally,
+    too_many_rows,
+    unknown_columns,
+)
 from custguard.ledger.importing.checking import (
     BATCH_SIZE,
     Checker,
-    Row,
+    CustomerCodes,
     check_header,
-    customers_among,
 )
 from custguard.ledger.importing.columns import (
     COLUMNS,
@@ -48,7 +54,7 @@ from custguard.ledger.importing.columns import (
     parse_amount,
     parse_date,
 )
-from custguard.ledger.importing.writing import FactWriter
+from custguard.ledger.importing.writing import FactWriter, Refusal
 
 __all__ = ["COLUMNS", "DEFAULT_SOURCE", "KINDS", "KIND_LABELS", "Column", "FactImportResult",
            "column_index", "import_facts", "parse_amount", "parse_date"]
@@ -59,30 +65,12 @@ PERMISSION = "ledger.import_facts"
 INSERT_ATTEMPTS = 3
 
 
-@dataclass
-class _ReadTable:
-    header: list[str]
-    header_row: int
-    records: list[tuple[int, list[str]]]
-
-
-def read_table(data: bytes | IO[bytes], filename: str) -> _ReadTable:
-    """The header row and the numbered non-blank rows of a CSV (UTF-8 or GB18030) or
-    spreadsheet file; raises ValidationFailed(field="file") when it cannot be read. (The rows
-    are held in memory: a replayed or refused row is only known once all are checked.)"""
-    table = reading.Table(data, filename)
-    try:
-        return _ReadTable(table.header, table.header_row, list(table.records()))
-    finally:
-        table.close()
-
-
 @dataclass(frozen=True)
 class FactImportResult:
     kind: str
     rows: int
-    created: list[str]  # "source/external_id" of the facts stored by this import
-    replayed: list[str]  # rows posted before: nothing changed
+    created: Tally  # "source/external_id" of the facts stored (the first 1,000; len: all)
+    replayed: Tally  # rows posted before: nothing changed
     problems: list[ImportProblem]
     dry_run: bool
 
@@ -107,24 +95,33 @@ class _RollBack(Exception):
     """Leave the import's transaction so that it rolls back."""
 
 
-def _chunks(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+def _batches(records: Iterator[tuple[int, list[str]]], size: int
+             ) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def import_facts(actor: Actor, kind: str, data: bytes | IO[bytes], filename: str, *,
                  dry_run: bool = False, all_or_nothing: bool = True,
                  source: str = DEFAULT_SOURCE, progress: Callable[[int], None] | None = None,
                  max_rows: int | None = None) -> FactImportResult:
-    """Check every row of a file of `kind` (orders, invoices or payments), then post them in
-    one transaction, kept only when no row has a problem (or, with `all_or_nothing` off, the
-    rows without one) and this is not a dry run.
+    """Check every row of a file of `kind` (orders, invoices or payments) and post it, a
+    batch at a time as the file is read, in one transaction, kept only when no row has a
+    problem (or, with `all_or_nothing` off, the rows without one) and this is not a dry run.
+    The file is read once (again only when a concurrent writer makes the import start over),
+    so memory does not grow with it.
 
-    `source` is the source of rows without a source column. `progress(n)` is called as rows
-    are done: once for every row checked, then once more for every row posted. Raises
-    PermissionRefused without the import permission (or the permission to post the kind), and
-    ValidationFailed for an unknown kind (field "kind"), an unreadable file or one of more
-    than `max_rows` rows (field "file")."""
+    `source` is the source of rows without a source column. `progress(n)` is called twice
+    for every row: when it is checked and when its batch is posted. Raises PermissionRefused
+    without the import permission (or the permission to post the kind), and ValidationFailed
+    for an unknown kind (field "kind"), an unreadable file or one of more than `max_rows`
+    rows (field "file")."""
     if kind not in COLUMNS:
         raise ValidationFailed(_("kind must be one of %(kinds)s") % {"kinds": ", ".join(KINDS)},
                                field="kind")
@@ -133,79 +130,106 @@ def import_facts(actor: Actor, kind: str, data: bytes | IO[bytes], filename: str
     source = source.strip() or DEFAULT_SOURCE
     if len(source) > MAX_LENGTHS["source"]:
         raise ValidationFailed(_("source is longer than 50 characters"), field="source")
-    table = read_table(data, filename)
-    total = len(table.records)
-    if max_rows is not None and total > max_rows:
-        raise ValidationFailed(_("the file has %(total)s rows; at most %(max)s can be imported "
-                                 "at once: split it") % {"total": total, "max": max_rows},
-                               field="file")
-    columns, problems = check_header(kind, table)
-    names = {name for _index, name, _text in columns}
-    if not names >= {c.name for c in COLUMNS[kind] if c.required}:
-        return FactImportResult(kind, total, [], [], problems, dry_run)
+    run = _Import(actor, kind, data, filename, dry_run=dry_run, all_or_nothing=all_or_nothing,
+                  source=source, progress=progress, max_rows=max_rows)
+    for insert_attempt in range(1, INSERT_ATTEMPTS + 1):
+        try:
+            # A deadlock with a concurrent writer (PostgreSQL) runs the whole import again;
+            # so does a concurrent post of one of its identities.
+            return atomic_with_retry(run.attempt)
+        except IntegrityError:
+            if insert_attempt == INSERT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    checker = Checker(kind, source, columns)
-    code_at = next(index for index, name, _text in columns if name == "customer")
-    checker.customers = customers_among(actor, {
-        cells[code_at].strip() for _n, cells in table.records
-        if code_at < len(cells) and cells[code_at].strip()})
-    rows: list[Row] = []
-    for done, (number, cells) in enumerate(table.records, start=1):
-        row = checker.check(number, cells, problems)
-        if row is not None:
-            rows.append(row)
-        if progress and done % BATCH_SIZE == 0:
-            progress(BATCH_SIZE)
-    if progress and total % BATCH_SIZE:
-        progress(total % BATCH_SIZE)
 
-    headers = checker.headers
-    created: list[str] = []
-    replayed: list[str] = []
-    refused: list[ImportProblem] = []
+class _Import:
+    """One import; `attempt` reads the file from its start and does all of it."""
 
-    def attempt() -> None:
-        created.clear()
-        replayed.clear()
-        refused.clear()
-        with transaction.atomic(), audit.deferred(), audit.Spool() as spool:
-            writer = FactWriter(actor, kind, spool, filename)
-            for chunk in _chunks(rows, BATCH_SIZE):
-                outcome = writer.write(chunk)
-                created.extend(outcome.created)
-                replayed.extend(outcome.replayed)
-                for row, error in outcome.refused:
-                    for name, reasons in (error.errors or {error.field: [
-                            error.message]}).items():
-                        refused.extend(ImportProblem(row.number, _column_of(name, headers),
-                                                     reason) for reason in reasons)
-                if progress:
-                    progress(len(chunk))
-            if dry_run or ((problems or refused) and all_or_nothing):
-                raise _RollBack
-            writer.finish()
-            spool.append(actor)
-            if created:
-                audit.record(actor, "ledger.import", object_type=f"ledger.{kind[:-1]}",
-                             object_id="*", after={
-                                 "kind": kind, "file": filename, "rows": total,
-                                 "created": len(created), "replayed": len(replayed),
-                                 "skipped": total - len(created) - len(replayed)})
+    def __init__(self, actor: Actor, kind: str, data: bytes | IO[bytes], filename: str, *,
+                 dry_run: bool, all_or_nothing: bool, source: str,
+                 progress: Callable[[int], None] | None, max_rows: int | None) -> None:
+        self.actor, self.kind, self.data, self.filename = actor, kind, data, filename
+        self.dry_run, self.all_or_nothing, self.source = dry_run, all_or_nothing, source
+        self.progress, self.max_rows = progress, max_rows
 
-    if rows:
-        for insert_attempt in range(1, INSERT_ATTEMPTS + 1):
-            try:
-                # A deadlock with a concurrent writer (PostgreSQL) runs the whole import
-                # again; so does a concurrent post of one of its identities.
-                atomic_with_retry(attempt)
-                break
-            except _RollBack:
-                if not dry_run:
-                    created, replayed = [], []
-                break
-            except IntegrityError:
-                if insert_attempt == INSERT_ATTEMPTS:
-                    raise
-    problems.extend(refused)
-    problems.sort(key=lambda p: p.row)
-    return FactImportResult(kind, total, created, replayed, problems, dry_run)
+    def attempt(self) -> FactImportResult:
+        table = reading.Table(self.data, self.filename)
+        try:
+            return self._through(table)
+        finally:
+            table.close()
+
+    def _count(self, table: reading.Table, counted: int) -> int:
+        """All the rows: `counted` already read and the rest of the table; raises when they
+        are more than `max_rows`."""
+        total = counted + sum(1 for _record in table.records())
+        if self.max_rows is not None and total > self.max_rows:
+            raise too_many_rows(total, self.max_rows)
+        return total
+
+    def _through(self, table: reading.Table) -> FactImportResult:
+        kind = self.kind
+        header = check_header(kind, table.header_row, table.header)
+        problems = list(header.problems)
+        names = {name for _index, name, _text in header.columns}
+        if not names >= {c.name for c in COLUMNS[kind] if c.required}:
+            return FactImportResult(kind, self._count(table, 0), Tally(), Tally(), problems,
+                                    self.dry_run)
+        checker = Checker(kind, self.source, header.columns)
+        codes = CustomerCodes(self.actor, next(
+            index for index, name, _text in header.columns if name == "customer"))
+        stray = StrayCells(header.blank, len(table.header))
+        created, replayed = Tally(), Tally()
+        refused: list[ImportProblem] = []
+        total = 0
+        try:
+            with transaction.atomic(), audit.deferred(), audit.Spool() as spool:
+                writer = FactWriter(self.actor, kind, spool, self.filename)
+                for batch in _batches(table.records(), BATCH_SIZE):
+                    total += len(batch)
+                    if self.max_rows is not None and total > self.max_rows:
+                        self._count(table, total)
+                    checker.customers = codes.look_up(batch)
+                    rows = []
+                    for number, cells in batch:
+                        stray.see(cells)
+                        row = checker.check(number, cells, problems)
+                        if row is not None:
+                            rows.append(row)
+                    if self.progress:
+                        self.progress(len(batch))
+                    outcome = writer.write(rows)
+                    created.extend(outcome.created)
+                    replayed.extend(outcome.replayed)
+                    refused.extend(self._refusals(outcome.refused, checker.headers))
+                    if self.progress:
+                        self.progress(len(batch))
+                stray_names = stray.names()
+                if stray_names:
+                    problems.append(unknown_columns(
+                        table.header_row, stray_names, [c.name for c in COLUMNS[kind]]))
+                if self.dry_run or ((problems or refused) and self.all_or_nothing):
+                    raise _RollBack
+                writer.finish()
+                spool.append(self.actor)
+                if created:
+                    audit.record(self.actor, "ledger.import", object_type=f"ledger.{kind[:-1]}",
+                                 object_id="*", after={
+                                     "kind": kind, "file": self.filename, "rows": total,
+                                     "created": len(created), "replayed": len(replayed),
+                                     "skipped": total - len(created) - len(replayed)})
+        except _RollBack:
+            if not self.dry_run:
+                created, replayed = Tally(), Tally()
+        problems.extend(refused)
+        problems.sort(key=lambda p: p.row)
+        return FactImportResult(kind, total, created, replayed, problems, self.dry_run)
+
+    @staticmethod
+    def _refusals(refused: list[Refusal], headers: dict[str, str]) -> Iterator[ImportProblem]:
+        """The services' refusals of a batch's rows, one problem per field and reason."""
+        for row, error in refused:
+            for name, reasons in (error.errors or {error.field: [error.message]}).items():
+                for reason in reasons:
+                    yield ImportProblem(row.number, _column_of(name, headers), reason)

@@ -3,6 +3,7 @@ its row and column; the services' own checks come later, when the rows are writt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,26 +128,32 @@ class Checker:
         return index is not None and bool(cells[index].strip())
 
 
-def check_header(kind: str, table: Any) -> tuple[list[tuple[int, str, str]],
-                                                    list[ImportProblem]]:
+def check_header(kind: str, header_row: int, header: list[str]) -> reading.HeaderMap:
+    """The columns the header names, its problems, and its blank cells (data found under one
+    as the rows stream by is reported at the end, see `StrayCells`)."""
     index = column_index(kind)
-    mapped = reading.map_header(
-        table.header_row, table.header, lambda text: index.get(header_key(text)),
-        [c.name for c in COLUMNS[kind]], [c.name for c in COLUMNS[kind] if c.required],
-        stray=lambda position: any(position < len(cells) and cells[position]
-                                   for _n, cells in table.records))
-    columns, problems = mapped.columns, mapped.problems
-    return columns, problems
+    return reading.map_header(
+        header_row, header, lambda text: index.get(header_key(text)),
+        [c.name for c in COLUMNS[kind]], [c.name for c in COLUMNS[kind] if c.required])
 
 
-def customers_among(actor: Actor, codes: set[str]) -> dict[str, Customer]:
-    """The customers the actor may see among `codes`, a few hundred per query."""
-    found: dict[str, Customer] = {}
-    ordered = sorted(codes)
-    scoped = customers_for(actor)
-    for start in range(0, len(ordered), BATCH_SIZE):
-        found.update({c.code: c for c in scoped.filter(code__in=ordered[start:start
-                                                                         + BATCH_SIZE])})
-    return found
+class CustomerCodes:
+    """The customers the actor may see, looked up by code a batch of rows at a time (one
+    query per batch for the codes not met before), so that the file is read once."""
+
+    def __init__(self, actor: Actor, code_at: int) -> None:
+        self.scoped = customers_for(actor)
+        self.code_at = code_at
+        self.found: dict[str, Customer] = {}
+        self.missing: set[str] = set()
+
+    def look_up(self, records: Sequence[tuple[int, list[str]]]) -> dict[str, Customer]:
+        at = self.code_at
+        codes = {cells[at].strip() for _number, cells in records if at < len(cells)}
+        codes -= self.found.keys() | self.missing | {""}
+        if codes:
+            self.found.update({c.code: c for c in self.scoped.filter(code__in=sorted(codes))})
+            self.missing |= codes - self.found.keys()
+        return self.found
 
 

@@ -141,8 +141,6 @@ class FactWriter:
         self.compared = COMPARED[kind]
         self.plain_kind = PLAIN_KIND[kind]
         self.compared_values = [name for name in self.compared if name != "kind"]
-        # Identities created by this import → the values a later row with it must match.
-        self.created: dict[tuple[str, str], dict[str, Any]] = {}
         self.posted: dict[int, Decimal] = {}  # customer id → change of posted receivables
         self.touched: set[int] = set()
         # The invoices the payments reach (see _reachable).
@@ -154,6 +152,10 @@ class FactWriter:
 
     def write(self, rows: Sequence[Row]) -> BatchOutcome:
         outcome = BatchOutcome()
+        # The facts of earlier batches are written by now, so `_stored` finds them; the rows
+        # of this batch not yet written → the values a later row with their identity must
+        # match. (Nothing here grows with the file.)
+        created: dict[tuple[str, str], dict[str, Any]] = {}
         stored = self._stored(rows)
         reservations = self._reservations(rows) if self.kind == "invoices" else {}
         named, oldest_first = self._reachable(rows) if self.kind == "payments" else ({}, {})
@@ -165,7 +167,7 @@ class FactWriter:
                 self._check(row)
                 expected = {"customer_id": row.customer.pk, "kind": self.plain_kind,
                             **{name: values[name] for name in self.compared_values}}
-                before = stored.get(identity) or self.created.get(identity)
+                before = stored.get(identity) or created.get(identity)
                 if before is not None:
                     services.refuse_different(before, expected, *identity)
                     outcome.replayed.append("/".join(identity))
@@ -176,7 +178,7 @@ class FactWriter:
             except DomainError as error:
                 outcome.refused.append((row, error))
                 continue
-            self.created[identity] = expected
+            created[identity] = expected
             new.append((row, extra))
             outcome.created.append("/".join(identity))
         if new:

@@ -236,3 +236,55 @@ def test_the_command_as_a_user(tmp_path: Path, customer: Customer,
     with pytest.raises(SystemExit):
         call_command("import_facts", "orders", str(path), "--no-progress", "--as",
                      "account_manager")
+
+
+def test_identities_repeated_in_a_later_batch_are_replays_or_conflicts(
+        finance: Actor, customer: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two rows a batch: the repeats meet their first rows in the database, not in memory.
+    monkeypatch.setattr("custguard.ledger.importing.BATCH_SIZE", 2)
+    data = csv_bytes("customer,external_id,ordered_on,amount",
+                     f"{customer.code},SO-1,{days(-2)},5.00",
+                     f"{customer.code},SO-2,{days(-2)},6.00",
+                     f"{customer.code},SO-1,{days(-2)},5.00",
+                     f"{customer.code},SO-2,{days(-2)},7.00",
+                     f"{customer.code},SO-3,{days(-1)},8.00")
+    done: list[int] = []
+    result = import_facts(finance, "orders", data, "o.csv", all_or_nothing=False,
+                          progress=done.append)
+    assert (list(result.created), list(result.replayed)) == (
+        ["import/SO-1", "import/SO-2", "import/SO-3"], ["import/SO-1"])
+    assert problems(result) == [(5, "external_id")]  # SO-2 again, with another amount
+    assert result.rows == 5 and done == [2, 2, 2, 2, 1, 1]
+    assert sorted(Order.objects.values_list("external_id", "amount")) == [
+        ("SO-1", D("5.00")), ("SO-2", D("6.00")), ("SO-3", D("8.00"))]
+
+
+def test_a_file_past_max_rows_in_a_later_batch_writes_nothing(
+        finance: Actor, customer: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("custguard.ledger.importing.BATCH_SIZE", 2)
+    data = csv_bytes("customer,external_id,ordered_on,amount",
+                     *(f"{customer.code},SO-{n},{days(-1)},5.00" for n in range(5)))
+    with pytest.raises(ValidationFailed, match=r"\b5\b.*\b3\b") as refused:  # 5 rows, 3 at most
+        import_facts(finance, "orders", data, "o.csv", max_rows=3)
+    assert refused.value.field == "file"
+    assert not Order.objects.exists()
+
+
+def test_data_under_a_blank_header_cell_is_reported_and_nothing_is_written(
+        finance: Actor, customer: Customer) -> None:
+    data = csv_bytes("customer,external_id,,ordered_on,amount",
+                     f"{customer.code},SO-1,,{days(-1)},5.00",
+                     f"{customer.code},SO-2,note,{days(-1)},5.00")
+    result = import_facts(finance, "orders", data, "o.csv")
+    assert problems(result) == [(1, "(C)")]
+    assert not Order.objects.exists()
+
+
+def test_an_open_file_is_read_as_it_goes(finance: Actor, customer: Customer,
+                                         tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(csv_bytes("customer,external_id,ordered_on,amount",
+                               f"{customer.code},SO-1,{days(-1)},5.00"))
+    with path.open("rb") as stream:
+        result = import_facts(finance, "orders", stream, "orders.csv")
+    assert result.ok and list(result.created) == ["import/SO-1"]

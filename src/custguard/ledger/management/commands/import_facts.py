@@ -35,14 +35,14 @@ class Command(BaseCommand):
     @no_translations
     def handle(self, *args: Any, kind: str, **options: Any) -> None:
         path = Path(options["file"])
-        data = file_import.read_file(path)
         actor = actor_for(options["as_user"], f"{kind}-import")
-        result = file_import.run_import(
-            self, path, lambda progress: import_facts(
-                actor, kind, data, path.name, dry_run=options["dry_run"],
-                all_or_nothing=not options["partial"], source=options["source"],
-                progress=progress),
-            no_progress=options["no_progress"])
+        with file_import.open_file(path) as stream:  # read as a stream, not held in memory
+            result = file_import.run_import(
+                self, path, lambda progress: import_facts(
+                    actor, kind, stream, path.name, dry_run=options["dry_run"],
+                    all_or_nothing=not options["partial"], source=options["source"],
+                    progress=progress),
+                no_progress=options["no_progress"])
         file_import.report(self, result, f"{len(result.created)} {kind} created, "
                                          f"{len(result.replayed)} posted before",
                            partial=options["partial"])
