@@ -184,34 +184,38 @@ class _Import:
         refused: list[ImportProblem] = []
         total = 0
         try:
-            with transaction.atomic(), audit.deferred(), audit.Spool() as spool:
-                writer = FactWriter(self.actor, kind, spool, self.filename)
-                for batch in _batches(table.records(), BATCH_SIZE):
-                    total += len(batch)
-                    if self.max_rows is not None and total > self.max_rows:
-                        self._count(table, total)
-                    checker.customers = codes.look_up(batch)
-                    rows = []
-                    for number, cells in batch:
-                        stray.see(cells)
-                        row = checker.check(number, cells, problems)
-                        if row is not None:
-                            rows.append(row)
-                    if self.progress:
-                        self.progress(len(batch))
-                    outcome = writer.write(rows)
-                    created.extend(outcome.created)
-                    replayed.extend(outcome.replayed)
-                    refused.extend(self._refusals(outcome.refused, checker.headers))
-                    if self.progress:
-                        self.progress(len(batch))
-                stray_names = stray.names()
-                if stray_names:
-                    problems.append(unknown_columns(
-                        table.header_row, stray_names, [c.name for c in COLUMNS[kind]]))
-                if self.dry_run or ((problems or refused) and self.all_or_nothing):
-                    raise _RollBack
-                writer.finish()
+            # The batch entries are spooled and appended after the deferred ones (the
+            # reservations converted, the rescoring), outside `deferred`, which would hold
+            # them all in memory.
+            with transaction.atomic(), audit.Spool() as spool:
+                with audit.deferred():
+                    writer = FactWriter(self.actor, kind, spool, self.filename)
+                    for batch in _batches(table.records(), BATCH_SIZE):
+                        total += len(batch)
+                        if self.max_rows is not None and total > self.max_rows:
+                            self._count(table, total)
+                        checker.customers = codes.look_up(batch)
+                        rows = []
+                        for number, cells in batch:
+                            stray.see(cells)
+                            row = checker.check(number, cells, problems)
+                            if row is not None:
+                                rows.append(row)
+                        if self.progress:
+                            self.progress(len(batch))
+                        outcome = writer.write(rows)
+                        created.extend(outcome.created)
+                        replayed.extend(outcome.replayed)
+                        refused.extend(self._refusals(outcome.refused, checker.headers))
+                        if self.progress:
+                            self.progress(len(batch))
+                    stray_names = stray.names()
+                    if stray_names:
+                        problems.append(unknown_columns(
+                            table.header_row, stray_names, [c.name for c in COLUMNS[kind]]))
+                    if self.dry_run or ((problems or refused) and self.all_or_nothing):
+                        raise _RollBack
+                    writer.finish()
                 spool.append(self.actor)
                 if created:
                     audit.record(self.actor, "ledger.import", object_type=f"ledger.{kind[:-1]}",
