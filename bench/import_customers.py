@@ -27,7 +27,6 @@ import json
 import math
 import os
 import random
-import resource
 import secrets
 import subprocess
 import sys
@@ -246,7 +245,8 @@ def import_in_child(argv: list[str], rows: int) -> dict[str, Any] | None:
     """What `measure_import` printed in a child process running `argv`, or None (with the
     reason printed) when the child failed or did not import every row."""
     done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, check=False)
-    if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_TRACEMALLOC"):
+    if any(os.environ.get(name) for name in ("BENCH_PROFILE", "BENCH_TRACEMALLOC",
+                                             "BENCH_RSS")):
         print(done.stderr)
     if done.returncode:
         print(done.stdout, done.stderr)
@@ -278,6 +278,8 @@ def measure_import(one_import: Callable[[], Any]) -> int:
     if os.environ.get("BENCH_TRACEMALLOC"):
         import tracemalloc
 
+        current, peak = tracemalloc.get_traced_memory()
+        print(f"traced now {current / 1e6:.0f} MB, peak {peak / 1e6:.0f} MB", file=sys.stderr)
         for stat in tracemalloc.take_snapshot().statistics("lineno")[:8]:
             print(stat, file=sys.stderr)
     if profile is not None:
@@ -288,7 +290,16 @@ def measure_import(one_import: Callable[[], Any]) -> int:
         pstats.Stats(profile, stream=sys.stderr).sort_stats(order).print_stats(25)
     print(json.dumps({"seconds": seconds, "created": len(result.created),
                       "problems": [str(p) for p in result.problems[:3]],
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program: VmHWM belongs to
+    the process's own address space. (getrusage's ru_maxrss is kept across exec, so a child
+    started by a large parent reports the parent's size.)"""
+    status = Path("/proc/self/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
     return 0
 
 
