@@ -19,7 +19,7 @@ nothing and is counted, so importing the same file twice is harmless.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from django.db import IntegrityError, transaction
@@ -143,6 +143,18 @@ def import_facts(actor: Actor, kind: str, data: bytes | IO[bytes], filename: str
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+@dataclass
+class _Done:
+    """What one attempt found: rows read, facts created and replayed, and the problems (the
+    rows' own, then the services' refusals)."""
+
+    problems: list[ImportProblem]
+    total: int = 0
+    created: Tally = field(default_factory=Tally)
+    replayed: Tally = field(default_factory=Tally)
+    refused: list[ImportProblem] = field(default_factory=list)
+
+
 class _Import:
     """One import; `attempt` reads the file from its start and does all of it."""
 
@@ -176,59 +188,66 @@ class _Import:
         if not names >= {c.name for c in COLUMNS[kind] if c.required}:
             return FactImportResult(kind, self._count(table, 0), Tally(), Tally(), problems,
                                     self.dry_run)
-        checker = Checker(kind, self.source, header.columns)
-        codes = CustomerCodes(self.actor, next(
-            index for index, name, _text in header.columns if name == "customer"))
-        stray = StrayCells(header.blank, len(table.header))
-        created, replayed = Tally(), Tally()
-        refused: list[ImportProblem] = []
-        total = 0
+        done = _Done(problems)
         try:
-            # The batch entries are spooled and appended after the deferred ones (the
-            # reservations converted, the rescoring), outside `deferred`, which would hold
-            # them all in memory.
+            # The batch entries are spooled, then appended after the deferred ones (the
+            # reservations converted, the rescoring) and outside `deferred`, which would
+            # hold them all in memory.
             with transaction.atomic(), audit.Spool() as spool:
                 with audit.deferred():
                     writer = FactWriter(self.actor, kind, spool, self.filename)
-                    for batch in _batches(table.records(), BATCH_SIZE):
-                        total += len(batch)
-                        if self.max_rows is not None and total > self.max_rows:
-                            self._count(table, total)
-                        checker.customers = codes.look_up(batch)
-                        rows = []
-                        for number, cells in batch:
-                            stray.see(cells)
-                            row = checker.check(number, cells, problems)
-                            if row is not None:
-                                rows.append(row)
-                        if self.progress:
-                            self.progress(len(batch))
-                        outcome = writer.write(rows)
-                        created.extend(outcome.created)
-                        replayed.extend(outcome.replayed)
-                        refused.extend(self._refusals(outcome.refused, checker.headers))
-                        if self.progress:
-                            self.progress(len(batch))
-                    stray_names = stray.names()
-                    if stray_names:
-                        problems.append(unknown_columns(
-                            table.header_row, stray_names, [c.name for c in COLUMNS[kind]]))
-                    if self.dry_run or ((problems or refused) and self.all_or_nothing):
+                    self._pass(table, header, writer, done)
+                    if self.dry_run or ((problems or done.refused) and self.all_or_nothing):
                         raise _RollBack
                     writer.finish()
                 spool.append(self.actor)
-                if created:
+                if done.created:
                     audit.record(self.actor, "ledger.import", object_type=f"ledger.{kind[:-1]}",
                                  object_id="*", after={
-                                     "kind": kind, "file": self.filename, "rows": total,
-                                     "created": len(created), "replayed": len(replayed),
-                                     "skipped": total - len(created) - len(replayed)})
+                                     "kind": kind, "file": self.filename, "rows": done.total,
+                                     "created": len(done.created),
+                                     "replayed": len(done.replayed),
+                                     "skipped": done.total - len(done.created)
+                                     - len(done.replayed)})
         except _RollBack:
             if not self.dry_run:
-                created, replayed = Tally(), Tally()
-        problems.extend(refused)
+                done.created, done.replayed = Tally(), Tally()
+        problems.extend(done.refused)
         problems.sort(key=lambda p: p.row)
-        return FactImportResult(kind, total, created, replayed, problems, self.dry_run)
+        return FactImportResult(kind, done.total, done.created, done.replayed, problems,
+                                self.dry_run)
+
+    def _pass(self, table: reading.Table, header: reading.HeaderMap, writer: FactWriter,
+              done: _Done) -> None:
+        """Read, check and write the rows a batch at a time; data under a blank header cell
+        is a problem of the header row, known once every row is read."""
+        checker = Checker(self.kind, self.source, header.columns)
+        codes = CustomerCodes(self.actor, next(
+            index for index, name, _text in header.columns if name == "customer"))
+        stray = StrayCells(header.blank, len(table.header))
+        for batch in _batches(table.records(), BATCH_SIZE):
+            done.total += len(batch)
+            if self.max_rows is not None and done.total > self.max_rows:
+                self._count(table, done.total)
+            checker.customers = codes.look_up(batch)
+            rows = []
+            for number, cells in batch:
+                stray.see(cells)
+                row = checker.check(number, cells, done.problems)
+                if row is not None:
+                    rows.append(row)
+            if self.progress:
+                self.progress(len(batch))
+            outcome = writer.write(rows)
+            done.created.extend(outcome.created)
+            done.replayed.extend(outcome.replayed)
+            done.refused.extend(self._refusals(outcome.refused, checker.headers))
+            if self.progress:
+                self.progress(len(batch))
+        stray_names = stray.names()
+        if stray_names:
+            done.problems.append(unknown_columns(
+                table.header_row, stray_names, [c.name for c in COLUMNS[self.kind]]))
 
     @staticmethod
     def _refusals(refused: list[Refusal], headers: dict[str, str]) -> Iterator[ImportProblem]:
