@@ -208,8 +208,9 @@ def record(
         prev_hash=prev_hash,
     )
     entry.hash = compute_hash(entry)
-    sql.insert_instance(entry)
-    _move_head(entry.seq, entry.hash)
+    # The head moves in the entry's own statement (one round trip on PostgreSQL).
+    sql.insert_instance(entry, along=(_head_statements(connection.vendor)[1],
+                                      [entry.seq, entry.hash]))
     return entry
 
 

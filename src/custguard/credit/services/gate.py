@@ -98,16 +98,25 @@ def _reasons(decision: gate.GateDecision) -> list[dict[str, object]]:
     return [reason.as_dict() for reason in decision.reasons]
 
 
-def _store(actor: Actor, view: exposure.Snapshot, amount: Decimal,
-           decision: gate.GateDecision, version: int, *, reserve: bool, source: str,
-           external_id: str, reservation: Reservation | None) -> GateCheck:
-    return sql.insert_instance(GateCheck(
+def _answer_row(actor: Actor, view: exposure.Snapshot, amount: Decimal,
+                decision: gate.GateDecision, version: int, *, reserve: bool, source: str,
+                external_id: str) -> GateCheck:
+    return GateCheck(
         customer_id=view.customer_id, group_id_at_check=view.group_id,
         at=clock.now(), amount=amount, outcome=decision.outcome.value,
         reasons=_reasons(decision), policy_version=version, grade=view.grade,
         available_customer=decision.available_customer,
         available_group=decision.available_group, reserve=reserve, source=source,
-        external_id=external_id, reservation=reservation, actor_label=actor.label[:150]))
+        external_id=external_id, actor_label=actor.label[:150])
+
+
+def _store(actor: Actor, view: exposure.Snapshot, amount: Decimal,
+           decision: gate.GateDecision, version: int, *, reserve: bool, source: str,
+           external_id: str) -> GateCheck:
+    """An answer without a reservation."""
+    return sql.insert_instance(_answer_row(actor, view, amount, decision, version,
+                                           reserve=reserve, source=source,
+                                           external_id=external_id))
 
 
 @functools.cache
@@ -231,7 +240,7 @@ def _answer(actor: Actor, customer: Customer, value: Decimal, policy: PolicyDocu
         # One INSERT in autocommit, the reads before it: the write lock (on SQLite the only
         # one) is held for that statement alone.
         stored = _store(actor, view, value, decision, version, reserve=False,
-                        source=source, external_id=external_id, reservation=None)
+                        source=source, external_id=external_id)
         return GateAnswer(check=stored, reservation=None, replayed=False)
     try:
         return atomic_with_retry(lambda: _check_and_reserve(
@@ -282,7 +291,7 @@ def _check_and_reserve(actor: Actor, customer: Customer, amount: Decimal,
         return _record(actor, view, amount, decision, version, policy, source,
                        external_id, Reservation.Status.HELD)
     stored = _store(actor, view, amount, decision, version, reserve=True,
-                    source=source, external_id=external_id, reservation=None)
+                    source=source, external_id=external_id)
     return GateAnswer(check=stored, reservation=None, replayed=False)
 
 
@@ -290,12 +299,14 @@ def _record(actor: Actor, view: exposure.Snapshot, amount: Decimal,
             decision: gate.GateDecision, version: int, policy: PolicyDocument, source: str,
             external_id: str, status: str) -> GateAnswer:
     now = clock.now()
-    reservation = sql.insert_instance(Reservation(
+    reservation = Reservation(
         customer_id=view.customer_id, source=source, external_id=external_id, amount=amount,
         status=status, created_at=now,
-        expires_at=now + dt.timedelta(hours=policy.credit.reservation_expiry_hours)))
-    stored = _store(actor, view, amount, decision, version, reserve=True,
-                    source=source, external_id=external_id, reservation=reservation)
+        expires_at=now + dt.timedelta(hours=policy.credit.reservation_expiry_hours))
+    # The reservation and its answer in one statement on PostgreSQL.
+    stored = sql.insert_with_parent(reservation, _answer_row(
+        actor, view, amount, decision, version, reserve=True, source=source,
+        external_id=external_id), "reservation")
     action = "gate.reserve" if status == Reservation.Status.PENDING else "gate.hold"
     # Last statement of the transaction: the audit head's lock is held for the least time.
     audit.record(actor, action, reservation, customer_id=view.customer_id,

@@ -532,3 +532,33 @@ def test_the_brief_customer_has_its_own_values(policy: PolicyDocument) -> None:
         assert (found.pk, found.code, found.status, found.group_id,
                 found.account_manager_id) == (customer.pk, customer.code, customer.status,
                                               customer.group_id, manager.pk)
+
+
+def test_a_reservation_its_answer_and_its_audit_entry_are_written_together(
+        policy: PolicyDocument) -> None:
+    """On PostgreSQL the reservation and its answer are one statement, and so are the audit
+    entry and the chain's head: the rows read back linked, the chain sound."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from custguard.core.models import AuditHead
+
+    customer = make_customer("一并写入", limit="1000.00")
+    with CaptureQueriesContext(connection) as captured:
+        answer, _found = gate.check_order(ERP, customer.code, "250.00", reserve=True,
+                                          source="erp", external_id="SO-9")
+    writes = [q["sql"].split()[0].upper() for q in captured.captured_queries
+              if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))]
+    expected = (["SELECT", "UPDATE", "WITH", "SELECT", "WITH"]
+                if connection.vendor == "postgresql" else
+                ["SELECT", "UPDATE", "INSERT", "INSERT", "SELECT", "UPDATE", "INSERT"])
+    assert writes == expected
+    assert answer.reservation is not None
+    stored = GateCheck.objects.get(pk=answer.check.pk)
+    assert stored.reservation_id == answer.reservation.pk
+    assert Reservation.objects.get(pk=answer.reservation.pk).amount == D("250.00")
+    entry = AuditEntry.objects.get(action="gate.reserve")
+    assert entry.object_id == str(answer.reservation.pk)
+    head = AuditHead.objects.get(pk=1)
+    assert (head.seq, head.hash) == (entry.seq, entry.hash)
+    assert verify_chain() is None
