@@ -115,20 +115,21 @@ def env_currency(name: str, default: str) -> str:
     return value
 
 
-# Server-side binding with prepared statements: a statement the connection has run this many
-# times is prepared, so PostgreSQL stops planning it again. The gate's few statements are
-# planned in more time than they take to run (0.19 ms vs 0.05 ms for its one read); preparing
-# them lifted check + reserve by about 30 % in bench/gate.py (docs/configuration.md).
+# The order gate's written-out statements are prepared (see core/backends/postgresql) once a
+# connection has run them this many times.
 PREPARE_THRESHOLD = 5
 
 
 def _statement_options(url: str, given: dict[str, str]) -> dict[str, object]:
-    """`server_side_binding` (on unless `false`) and `prepare_threshold` (PREPARE_THRESHOLD
-    unless given; empty turns preparing off, as a transaction-pooling PgBouncer needs), typed."""
-    binding = given.get("server_side_binding", "true").lower()
-    if binding not in {"true", "false"}:
-        raise ConfigurationError(
-            f"CUSTGUARD_DATABASE_URL={url!r}: server_side_binding must be true or false")
+    """`prepare_threshold` (PREPARE_THRESHOLD unless given; empty turns preparing off, as a
+    transaction-pooling PgBouncer needs) and, when given, `server_side_binding`, typed."""
+    options: dict[str, object] = {}
+    if "server_side_binding" in given:
+        binding = given["server_side_binding"].lower()
+        if binding not in {"true", "false"}:
+            raise ConfigurationError(
+                f"CUSTGUARD_DATABASE_URL={url!r}: server_side_binding must be true or false")
+        options["server_side_binding"] = binding == "true"
     threshold_text = given.get("prepare_threshold", str(PREPARE_THRESHOLD))
     threshold: int | None = None
     if threshold_text:
@@ -140,7 +141,8 @@ def _statement_options(url: str, given: dict[str, str]) -> dict[str, object]:
             raise ConfigurationError(
                 f"CUSTGUARD_DATABASE_URL={url!r}: prepare_threshold must be a whole number "
                 "of 0 or more, or empty to prepare nothing")
-    return {"server_side_binding": binding == "true", "prepare_threshold": threshold}
+    options["prepare_threshold"] = threshold
+    return options
 
 
 def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
@@ -192,7 +194,7 @@ def database_from_url(url: str, *, data_dir: Path) -> dict[str, object]:
                 f"CUSTGUARD_DATABASE_URL={url!r}: the port must be a number from 1 to 65535"
             ) from None
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "custguard.core.backends.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),

@@ -69,6 +69,15 @@ def among(column_sql: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
     return f"{column_sql} IN ({', '.join(['%s'] * len(values))})", list(values)
 
 
+def prepared_cursor() -> Any:
+    """A cursor for a written-out statement on a hot path: on PostgreSQL bound on the server,
+    so that the statement is prepared once its connection has run it a few times
+    (core/backends/postgresql); elsewhere the usual cursor."""
+    db = connections[DEFAULT_DB_ALIAS]
+    make = getattr(db, "prepared_cursor", None)  # only custguard's PostgreSQL backend has one
+    return make() if make is not None else db.cursor()
+
+
 @functools.cache
 def _insert_statement(model: Any, vendor: str) -> tuple[str, tuple[Any, ...]]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
@@ -91,7 +100,7 @@ def insert_instance(instance: Any, *,
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     statement, fields = _insert_statement(type(instance), db.vendor)
     values = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
-    with db.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if along is not None and db.vendor == "postgresql":
             cursor.execute(f"WITH along AS ({along[0]}) {statement}", [*along[1], *values])
         else:
@@ -119,7 +128,7 @@ def insert_with_parent(parent: Any, child: Any, link: str) -> Any:
               for f in _insert_statement(type(parent), db.vendor)[1]]
     values += [f.get_db_prep_save(f.pre_save(child, True), db)
                for f in fields if f is not link_field]
-    with db.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, values)
         child.pk, parent.pk = cursor.fetchone()
     for instance in (parent, child):

@@ -118,7 +118,7 @@ def brief_customer_in_scope(who: User | Actor, value: int | str,
     key = customer_key(value)
     row = None
     if key is not None:
-        with connection.cursor() as cursor:
+        with sql.prepared_cursor() as cursor:
             cursor.execute(_brief_statement(connection.vendor, key[0]), [key[1]])
             row = cursor.fetchone()
     customer = None if row is None else Customer.from_db(connection.alias, BRIEF_FIELDS, row)

@@ -89,7 +89,7 @@ def _lock_head() -> tuple[int, str]:
     Concurrent first appends must not race: the insert ignores a conflict (it waits for the
     other writer's commit on PostgreSQL), then everyone locks the one row."""
     lock, _move = _head_statements(connection.vendor)
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(lock)
         found = cursor.fetchone()
         if found is None:
@@ -100,7 +100,7 @@ def _lock_head() -> tuple[int, str]:
 
 
 def _move_head(seq: int, digest: str) -> None:
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_head_statements(connection.vendor)[1], [seq, digest])
 
 

@@ -180,7 +180,7 @@ def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]
     # The gate asks on every call: one written-out statement, two columns, no model instance;
     # the document is parsed once per process (document_of).
     statement, params = in_force_query(at)
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(statement, params)
         found = cursor.fetchone()
     if found is None:

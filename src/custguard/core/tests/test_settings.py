@@ -137,27 +137,27 @@ def test_postgresql_url_with_everything(tmp_path: Path) -> None:
     db = database_from_url(
         "postgresql://cg%40ops:p%40ss%3Aword@db.internal:6543/custguard?sslmode=require"
         "&connect_timeout=5", data_dir=tmp_path)
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "custguard.core.backends.postgresql"
     assert db["NAME"] == "custguard"
     assert db["USER"] == "cg@ops"
     assert db["PASSWORD"] == "p@ss:word"
     assert db["HOST"] == "db.internal"
     assert db["PORT"] == "6543"
     assert db["OPTIONS"] == {"sslmode": "require", "connect_timeout": "5",
-                             "server_side_binding": True, "prepare_threshold": 5}
+                             "prepare_threshold": 5}
 
 
 @pytest.mark.parametrize(("query", "binding", "threshold"), [
     ("server_side_binding=false", False, 5),
-    ("prepare_threshold=", True, None),
+    ("prepare_threshold=", None, None),
     ("prepare_threshold=0&server_side_binding=TRUE", True, 0),
 ])
-def test_postgresql_statement_options_are_typed(query: str, binding: bool,
+def test_postgresql_statement_options_are_typed(query: str, binding: bool | None,
                                                 threshold: int | None, tmp_path: Path) -> None:
     db = database_from_url(f"postgresql://h/cg?{query}", data_dir=tmp_path)
     options = db["OPTIONS"]
     assert isinstance(options, dict)
-    assert (options["server_side_binding"], options["prepare_threshold"]) == (
+    assert (options.get("server_side_binding"), options["prepare_threshold"]) == (
         binding, threshold)
 
 
@@ -174,7 +174,7 @@ def test_bad_statement_options_are_refused_naming_them(query: str, named: str,
 
 def test_postgres_alias_and_minimal_url(tmp_path: Path) -> None:
     db = database_from_url("postgres://localhost/cg", data_dir=tmp_path)
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "custguard.core.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "cg", "", "", "localhost", "")
 

@@ -43,7 +43,7 @@ MONEY_FIELD = DecimalField(max_digits=20, decimal_places=4)
 
 
 def group_of(customer_id: int) -> int | None:
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_statements().group_of, [customer_id])
         found = cursor.fetchone()
     if found is None:
@@ -282,7 +282,7 @@ def snapshot_select(columns: str, joins: str) -> str:
 
 def snapshot(customer_id: int) -> Snapshot:
     """The customer's and its group's standing, in one statement."""
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_statements().snapshot, [customer_id])
         row = cursor.fetchone()
     if row is None:
@@ -330,7 +330,7 @@ def try_reserve(customer_id: int, group_id: int | None, amount: Decimal, factor:
         # With `enforce_limits` off the first condition is true and the room is not looked at.
         return [amount, now, key, 0 if enforce_limits else 1, factor, SLACK, amount]
 
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         if group_id is not None:
             cursor.execute(statements.reserve_group, params(group_id))
             if cursor.rowcount != 1:

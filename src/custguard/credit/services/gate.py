@@ -131,7 +131,7 @@ def _replay(customer: Customer, amount: Decimal, source: str,
     """The first answer for this (source, external_id), if there was one that reserved or held
     credit; a different customer or amount under the same identity is a mistake."""
     # Every reserve asks, and nearly every answer is "no": one written-out statement.
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_reservation_key_statement(connection.vendor), [source, external_id])
         found = cursor.fetchone()
     if found is None:
@@ -193,7 +193,7 @@ def _read(customer_ref: int | str, source: str, external_id: str) -> _Read | Non
     if key is None:
         return None
     _statement, policy_params = policies.in_force_query()
-    with connection.cursor() as cursor:
+    with sql.prepared_cursor() as cursor:
         cursor.execute(_read_statement(connection.vendor, key[0]),
                        [*policy_params, source, external_id, key[1]])
         row = cursor.fetchone()
