@@ -99,7 +99,7 @@ def insert_instance(instance: Any, *,
     which has no data-modifying WITH, just before."""
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     statement, fields = _insert_statement(type(instance), db.vendor)
-    values = [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
+    values = _db_values(instance, fields, db)
     with prepared_cursor() as cursor:
         if along is not None and db.vendor == "postgresql":
             cursor.execute(f"WITH along AS ({along[0]}) {statement}", [*along[1], *values])
@@ -108,9 +108,18 @@ def insert_instance(instance: Any, *,
                 cursor.execute(*along)
             cursor.execute(statement, values)
         instance.pk = cursor.fetchone()[0]
+    _saved(instance, db)
+    return instance
+
+
+def _db_values(instance: Any, fields: Sequence[Any], db: Any) -> list[Any]:
+    """The values of a new instance's `fields` as the database takes them (as save() would)."""
+    return [f.get_db_prep_save(f.pre_save(instance, True), db) for f in fields]
+
+
+def _saved(instance: Any, db: Any) -> None:
     instance._state.adding = False
     instance._state.db = db.alias
-    return instance
 
 
 def insert_with_parent(parent: Any, child: Any, link: str) -> Any:
@@ -124,16 +133,13 @@ def insert_with_parent(parent: Any, child: Any, link: str) -> Any:
         return insert_instance(child)
     statement, fields, link_field = _insert_with_parent_statement(type(parent), type(child),
                                                                   link)
-    values = [f.get_db_prep_save(f.pre_save(parent, True), db)
-              for f in _insert_statement(type(parent), db.vendor)[1]]
-    values += [f.get_db_prep_save(f.pre_save(child, True), db)
-               for f in fields if f is not link_field]
+    values = _db_values(parent, _insert_statement(type(parent), db.vendor)[1], db)
+    values += _db_values(child, [f for f in fields if f is not link_field], db)
     with prepared_cursor() as cursor:
         cursor.execute(statement, values)
         child.pk, parent.pk = cursor.fetchone()
-    for instance in (parent, child):
-        instance._state.adding = False
-        instance._state.db = db.alias
+    _saved(parent, db)
+    _saved(child, db)
     setattr(child, link, parent)
     return child
 
@@ -142,14 +148,14 @@ def insert_with_parent(parent: Any, child: Any, link: str) -> Any:
 def _insert_with_parent_statement(parent_model: Any, child_model: Any, link: str
                                   ) -> tuple[str, tuple[Any, ...], Any]:
     parent_insert, _parent_fields = _insert_statement(parent_model, "postgresql")
-    fields = tuple(f for f in child_model._meta.concrete_fields if not f.primary_key)
+    _child_insert, fields = _insert_statement(child_model, "postgresql")
     link_field = child_model._meta.get_field(link)
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in fields)
     # The key comes from the WITH through a scalar subquery: in VALUES every other
     # parameter still takes its column's type.
-    values = ", ".join("(SELECT id FROM parent)" if f is link_field else "%s"
-                       for f in fields)
+    parent_key = f"(SELECT {quote(parent_model._meta.pk.column)} FROM parent)"  # noqa: S608
+    values = ", ".join(parent_key if f is link_field else "%s" for f in fields)
     statement = (f"WITH parent AS ({parent_insert}) "  # noqa: S608
                  f"INSERT INTO {table(child_model)} ({names}) VALUES ({values}) "
                  f"RETURNING {quote(child_model._meta.pk.column)}, {quote(link_field.column)}")
