@@ -126,17 +126,21 @@ def _reservation_key_statement(vendor: str) -> str:
             f"WHERE {sql.column(r, 'source')} = %s AND {sql.column(r, 'external_id')} = %s")
 
 
-def _replay(customer: Customer, amount: Decimal, source: str,
-            external_id: str) -> GateAnswer | None:
+def _replay(customer: Customer, amount: Decimal, source: str, external_id: str,
+            reservation_id: int | None = None) -> GateAnswer | None:
     """The first answer for this (source, external_id), if there was one that reserved or held
-    credit; a different customer or amount under the same identity is a mistake."""
-    # Every reserve asks, and nearly every answer is "no": one written-out statement.
-    with sql.prepared_cursor() as cursor:
-        cursor.execute(_reservation_key_statement(connection.vendor), [source, external_id])
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    existing = Reservation.objects.get(pk=found[0])
+    credit; a different customer or amount under the same identity is a mistake. A caller
+    that has read the reservation's key already passes it (`check_order`)."""
+    if reservation_id is None:
+        # Every reserve asks, and nearly every answer is "no": one written-out statement.
+        with sql.prepared_cursor() as cursor:
+            cursor.execute(_reservation_key_statement(connection.vendor),
+                           [source, external_id])
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        reservation_id = found[0]
+    existing = Reservation.objects.get(pk=reservation_id)
     if existing.customer_id != customer.pk or existing.amount != amount:
         raise Conflict(_("order %(source)s/%(external_id)s was already checked for another "
                          "customer or amount (customer %(customer)s, amount %(amount)s)") % {
@@ -222,7 +226,7 @@ def check_order(actor: Actor, customer_ref: int | str, amount: object, *,
     value = clean_amount(amount)
     source, external_id = clean_identity(source, external_id, required=reserve)
     if reserve and read.reservation_id is not None:
-        replay = _replay(customer, value, source, external_id)
+        replay = _replay(customer, value, source, external_id, read.reservation_id)
         if replay is not None:
             return replay, customer
     if read.policy is None:
