@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -128,18 +128,12 @@ def publish_source(actor: Actor, source: str | dict[str, Any], *, note: str = ""
         return publish(actor, version, effective_from=effective_from)
 
 
-def _in_force(at: dt.datetime | None) -> QuerySet[PolicyVersion]:
-    """The published (or since retired) versions in effect by `at`, latest first."""
-    return (PolicyVersion.objects
-            .filter(status__in=[PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED],
-                    effective_from__lte=at or clock.now())
-            .order_by("-effective_from", "-number"))
-
-
 def version_in_force(at: dt.datetime | None = None) -> PolicyVersion | None:
     """The published (or since retired) version whose effective time is the latest not after
     `at`: what decided, or decides, at that moment."""
-    return _in_force(at).defer("document").first()
+    found = _number_in_force(at)
+    return None if found is None else PolicyVersion.objects.defer("document").get(
+        number=found[0])
 
 
 @lru_cache(maxsize=32)
@@ -151,7 +145,8 @@ def document_of(number: int, digest: str) -> PolicyDocument:
 
 @lru_cache(maxsize=2)
 def _in_force_statement(vendor: str) -> str:
-    """_in_force(at).values_list("number", "checksum")[:1], written out once per process."""
+    """(number, checksum) of the published (or since retired) version in effect by a time,
+    the latest first: written out once per process."""
     v = PolicyVersion
     return " ".join([
         f"SELECT {sql.column(v, 'number')}, {sql.column(v, 'checksum')} FROM {sql.table(v)}",  # noqa: S608
@@ -179,11 +174,17 @@ def policy_in_force(at: dt.datetime | None = None) -> tuple[int, PolicyDocument]
     clear error when no policy has been published yet."""
     # The gate asks on every call: one written-out statement, two columns, no model instance;
     # the document is parsed once per process (document_of).
-    statement, params = in_force_query(at)
-    with sql.prepared_cursor() as cursor:
-        cursor.execute(statement, params)
-        found = cursor.fetchone()
+    found = _number_in_force(at)
     if found is None:
         raise none_in_force()
     number, digest = found
     return number, document_of(number, digest)
+
+
+def _number_in_force(at: dt.datetime | None) -> tuple[int, str] | None:
+    """(number, checksum) of the version in force at `at`, or None."""
+    statement, params = in_force_query(at)
+    with sql.prepared_cursor() as cursor:
+        cursor.execute(statement, params)
+        found = cursor.fetchone()
+    return None if found is None else (int(found[0]), str(found[1]))
