@@ -205,11 +205,11 @@ class BlacklistKind(StrEnum):
     VIOLATION_TYPE = "VIOLATION_TYPE"
 
 
-class PointsBasis(StrEnum):
-    """Which money earns points: payments received or invoices issued."""
+class PointsExpiry(StrEnum):
+    """When a lot of earned points expires."""
 
-    PAYMENT = "PAYMENT"
-    INVOICE = "INVOICE"
+    MONTHS_AFTER_EARNING = "MONTHS_AFTER_EARNING"
+    END_OF_FOLLOWING_YEAR = "END_OF_FOLLOWING_YEAR"
 
 
 class Rounding(StrEnum):

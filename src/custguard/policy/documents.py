@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cache, lru_cache
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from .paths import format_loc
 from .schema import PolicyDocument
 from .source_text import SourceData, SourceError, read_source
+from .upgrades import upgraded
 
 DEFAULT_POLICY_FILE = "default_policy.yaml"
 
@@ -66,7 +68,7 @@ def _validate(
     data: object, source: SourceData | None = None
 ) -> tuple[PolicyDocument | None, list[PolicyProblem]]:
     try:
-        return PolicyDocument.model_validate(data), []
+        return PolicyDocument.model_validate(upgraded(data)), []
     except ValidationError as error:
         return None, _problems_of(error, source)
 
@@ -133,6 +135,8 @@ def _plain(value: object) -> object:
         return value.value
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Mapping):
         return {str(_plain(k)): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -11,6 +11,7 @@ its own path; rules that span sections run only once every section is well forme
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from itertools import pairwise
@@ -45,7 +46,7 @@ from .codes import (
     GradeCode,
     Measure,
     OverLimitAction,
-    PointsBasis,
+    PointsExpiry,
     RoleCode,
     Rounding,
     ScaleBand,
@@ -353,14 +354,65 @@ class Classification(PolicyModel):
         return value
 
 
-class PointsRules(PolicyModel):
-    """points = rounding(amount * points_per_unit * membership points_multiplier); points
-    expire expiry_months after the month they were earned in."""
+class PointsCampaign(PolicyModel):
+    """A multiplier for the invoices issued from starts_on to ends_on (both included)."""
 
-    earn_on: PointsBasis
+    code: Code
+    multiplier: Annotated[Number, Field(gt=0, le=10)]
+    starts_on: date
+    ends_on: date
+    description_zh: Text
+    description_en: Text
+
+    @model_validator(mode="after")
+    def _window(self) -> PointsCampaign:
+        if self.ends_on < self.starts_on:
+            raise_issues("PointsCampaign", [(("ends_on",),
+                                             f"the campaign ends on {self.ends_on}, before it "
+                                             f"starts on {self.starts_on}")])
+        return self
+
+
+class PointsRules(PolicyModel):
+    """Points are earned on paid invoices: once an invoice is paid in full, it earns
+    rounding(paid amount net of credit notes * points_per_unit * the membership tier's
+    points_multiplier * the multiplier of the campaign its issue date falls in), plus
+    on_time_bonus_percent of that when it was paid by its due date; capped per order and per
+    calendar month (null: no cap). Earned points are pending for holding_days, then available;
+    each earning is a lot that expires by `expiry` (MONTHS_AFTER_EARNING: at the end of the
+    month expiry_months after the month earned; END_OF_FOLLOWING_YEAR: on 31 December of the
+    next year). A point is worth redemption_value in money (cash-back and the liability)."""
+
     points_per_unit: Annotated[Number, Field(gt=0, le=1000)]
-    expiry_months: Annotated[int, Field(strict=True, ge=1, le=120)]
     rounding: Rounding
+    holding_days: Annotated[int, Field(strict=True, ge=0, le=365)]
+    expiry: PointsExpiry
+    expiry_months: Annotated[int, Field(strict=True, ge=1, le=120)] | None
+    expiry_notice_days: Annotated[int, Field(strict=True, ge=0, le=365)]
+    on_time_bonus_percent: Annotated[Percent, Field(le=100)]
+    cap_per_order: Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)] | None
+    cap_per_month: Annotated[int, Field(strict=True, ge=1, le=1_000_000_000)] | None
+    redemption_value: Annotated[Number, Field(gt=0, le=1000)]
+    restore_withheld_on_lapse: Flag
+    campaigns: tuple[PointsCampaign, ...]
+
+    @model_validator(mode="after")
+    def _rules(self) -> PointsRules:
+        issues: list[Issue] = []
+        if self.expiry == PointsExpiry.MONTHS_AFTER_EARNING and self.expiry_months is None:
+            issues.append((("expiry_months",), "MONTHS_AFTER_EARNING needs expiry_months"))
+        if self.expiry != PointsExpiry.MONTHS_AFTER_EARNING and self.expiry_months is not None:
+            issues.append((("expiry_months",), "expiry_months applies only to "
+                           f"MONTHS_AFTER_EARNING, not {self.expiry}"))
+        issues.extend(duplicate_codes(self.campaigns, ("campaigns",)))
+        raise_issues("PointsRules", issues)
+        return self
+
+    def campaign_on(self, day: date) -> PointsCampaign | None:
+        """The campaign of an invoice issued on `day`: the one with the highest multiplier
+        when campaigns overlap."""
+        running = [c for c in self.campaigns if c.starts_on <= day <= c.ends_on]
+        return max(running, key=lambda c: (c.multiplier, c.code)) if running else None
 
 
 class AlertRule(PolicyModel):
@@ -449,7 +501,7 @@ class Complaints(PolicyModel):
 
 
 class PolicyDocument(PolicyModel):
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     meta: Meta
     violation_types: tuple[ViolationType, ...] = Field(min_length=1)
     penalty_ladder: tuple[PenaltyStep, ...] = Field(min_length=1)

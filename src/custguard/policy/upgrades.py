@@ -1,0 +1,56 @@
+"""Older policy documents read as the current schema.
+
+A stored version keeps the document it was published with; reading it upgrades the data first,
+so that every version parses with one schema and means what it meant when it was published.
+
+Schema 1 → 2 (the points ledger): version 1's points section was written before anything
+earned points, so no decision depends on what it said beyond its own fields. Its rate, rounding
+and expiry months are kept; `earn_on` goes (points are earned on paid invoices only); what
+version 1 could not say is filled with the values that change nothing: no holding period, no
+expiry notice, no on-time bonus, no caps, no campaigns, withheld points not restored when a
+freeze lapses, and one fen per point (0.01) as the redemption value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+CURRENT_SCHEMA = 2
+
+
+def _points_1_to_2(points: dict[str, Any]) -> dict[str, Any]:
+    upgraded = {name: value for name, value in points.items() if name != "earn_on"}
+    upgraded.setdefault("holding_days", 0)
+    upgraded.setdefault("expiry", "MONTHS_AFTER_EARNING")
+    upgraded.setdefault("expiry_notice_days", 0)
+    upgraded.setdefault("on_time_bonus_percent", 0)
+    upgraded.setdefault("cap_per_order", None)
+    upgraded.setdefault("cap_per_month", None)
+    upgraded.setdefault("redemption_value", "0.01")
+    upgraded.setdefault("restore_withheld_on_lapse", False)
+    upgraded.setdefault("campaigns", [])
+    return upgraded
+
+
+def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+    upgraded = {**data, "schema_version": 2}
+    if isinstance(data.get("points"), Mapping):
+        upgraded["points"] = _points_1_to_2(dict(data["points"]))
+    return upgraded
+
+
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
+
+
+def upgraded(data: object) -> object:
+    """The document in the current schema; anything else (a later or unknown version, data
+    that is not a mapping) is returned as it is, for validation to report."""
+    if not isinstance(data, Mapping):
+        return data
+    document = dict(data)
+    version = document.get("schema_version")
+    while isinstance(version, int) and not isinstance(version, bool) and version in _STEPS:
+        document = _STEPS[version](document)
+        version = document.get("schema_version")
+    return document
