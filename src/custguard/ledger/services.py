@@ -4,7 +4,9 @@ applies payments and credit notes to invoices, moves the standing counters, refr
 receivable due state, rescores the customer, and writes the audit entry — in one transaction.
 
 `posting()` groups many posts (a batch from the API or an import) into one transaction that
-rescores each touched customer once at the end instead of after every fact.
+rescores each touched customer once at the end instead of after every fact; a single post is a
+batch of one. At its end the apps above the ledger hear which invoices changed
+(`ledger.hooks`: the rewards earn and take back points in the same transaction).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from custguard.core.services import audit
 from custguard.credit.models import CreditScore
 from custguard.credit.services import batch_scoring, exposure, gate, scoring
 from custguard.customers.models import Customer
+from custguard.ledger import hooks
 from custguard.ledger.models import Allocation, Fact, Invoice, Order, Payment
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Posted(Generic[F]):
 @dataclass
 class _Batch:
     customers: set[int] = field(default_factory=set)
+    invoices: set[int] = field(default_factory=set)  # for the apps above (ledger.hooks)
 
 
 # The batch of the current thread (or task): a module global would let one thread's posts
@@ -62,22 +66,38 @@ def posting(actor: Actor) -> Iterator[None]:
     if _batch.get() is not None:  # already inside a batch: join it
         yield
         return
+    with transaction.atomic(), _collecting(actor):
+        yield
+
+
+@contextlib.contextmanager
+def _collecting(actor: Actor) -> Iterator[None]:
+    """A batch inside the caller's transaction: collects the customers and invoices the posts
+    touch, then refreshes them and tells the apps above (`ledger.hooks`)."""
+    if _batch.get() is not None:
+        yield
+        return
     batch = _Batch()
     token = _batch.set(batch)
     try:
-        with transaction.atomic(), audit.deferred():
+        with audit.deferred():
             yield
             _refresh(actor, sorted(batch.customers))
+            hooks.invoices_changed(actor, sorted(batch.invoices))
     finally:
         _batch.reset(token)
 
 
-def _touched(actor: Actor, customer_id: int) -> None:
+def _touched(customer_id: int) -> None:
     batch = _batch.get()
-    if batch is not None:
-        batch.customers.add(customer_id)
-    else:
-        _refresh(actor, [customer_id])
+    assert batch is not None, "a post runs inside posting()"
+    batch.customers.add(customer_id)
+
+
+def _invoice_changed(invoice_id: int) -> None:
+    batch = _batch.get()
+    assert batch is not None, "a post runs inside posting()"
+    batch.invoices.add(invoice_id)
 
 
 def _refresh(actor: Actor, customer_ids: Sequence[int]) -> None:
@@ -190,7 +210,7 @@ def _post(model: type[F], actor: Actor, customer: Customer, values: Mapping[str,
     another unique constraint (one cancellation per order, one reversal per payment) lost a
     race. The audit entries are appended last, after the refresh and rescoring have taken
     their row locks (see core.services.audit.deferred)."""
-    with audit.deferred():
+    with _collecting(actor):  # a single post is a batch of one, in the service's transaction
         return _post_once(model, actor, customer, values, source, external_id, create, taken)
 
 
@@ -214,7 +234,7 @@ def _post_once(model: type[F], actor: Actor, customer: Customer, values: Mapping
             raise
         _same(existing, expected, source, external_id)
         return Posted(existing, created=False)
-    _touched(actor, customer.pk)
+    _touched(customer.pk)
     return Posted(fact, created=True)
 
 
@@ -401,6 +421,7 @@ def _apply(invoice: Invoice, amount: Decimal, on: dt.date, *, payment: Payment |
     invoice.open_amount = (invoice.open_amount - amount).quantize(CENT)
     invoice.settled_on = on if invoice.open_amount == 0 else None
     invoice.save(update_fields=["open_amount", "settled_on"])
+    _invoice_changed(invoice.pk)
     return allocation
 
 
@@ -438,6 +459,7 @@ def post_credit_note(actor: Actor, customer: Customer, *, source: str, external_
         applied = min(value, invoice.open_amount)
         if applied > 0:
             _apply(invoice, applied, issued_on, credit_note=note)
+        _invoice_changed(invoice.pk)  # a paid invoice credited: what it earned changes
         exposure.add_posted(customer.pk, -value)
         audit.record(actor, "ledger.credit_note", note, customer_id=customer.pk,
                      after=_fact_values(note, ["source", "external_id", "number", "issued_on",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from custguard.conduct import hooks
 from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.services import audit
@@ -69,6 +70,7 @@ def apply(actor: Actor, customer_id: int, *, reason: str = "",
         audit.record(actor, "conduct.effects", standing, customer_id=customer_id,
                      before=changed_before, after=changed_after | (context or {}),
                      reason=reason)
+        hooks.effects_changed(actor, customer_id, changed_before, changed_after)
     terms_changed = scoring.reapply_terms(actor, standing, action="conduct.credit_terms",
                                           reason=reason, context=context)
     return bool(changed_after) or terms_changed

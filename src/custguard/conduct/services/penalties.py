@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from custguard.conduct import hooks
 from custguard.conduct.models import ContractClause, Fine, Penalty, ViolationCase
 from custguard.conduct.services import effects
 from custguard.conduct.services.common import (
@@ -25,7 +26,6 @@ from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import PermissionRefused, ValidationFailed
 from custguard.core.services import audit
-from custguard.customers.models import Standing
 from custguard.policy.codes import Measure, RoleCode
 from custguard.policy.conduct import approver_roles, fine_for, response_due
 from custguard.policy.decisions import Reason
@@ -131,12 +131,10 @@ def _activate(actor: Actor, penalty: Penalty) -> Penalty:
                             due_on=response_due(document, start))
     deducted = 0
     if Measure.POINTS_DEDUCTION in measures and penalty.points_deduction:
-        # Never more than the customer holds: the balance does not go below zero.
-        standing = Standing.objects.select_for_update().get(pk=penalty.customer_id)
-        deducted = min(penalty.points_deduction, max(0, standing.points_balance))
+        # Never more than the customer may spend: the points ledger takes it from its lots.
+        deducted = hooks.points_keeper().deduct(actor, penalty.customer_id,
+                                                penalty.points_deduction, penalty.pk)
         if deducted:
-            Standing.objects.filter(pk=penalty.customer_id).update(
-                points_balance=F("points_balance") - deducted)
             Penalty.objects.filter(pk=penalty.pk).update(points_deducted=deducted)
     audit.record(actor, "conduct.penalty_activate", penalty, customer_id=penalty.customer_id,
                  before={"status": Penalty.Status.NOTIFIED},
@@ -217,8 +215,7 @@ def overturn(actor: Actor, penalty: Penalty, *, reason: str) -> None:
         status=Fine.Status.WAIVED, settled_at=clock.now(), settled_by_label=actor.label[:150],
         note=reason)
     if penalty.points_deducted:
-        Standing.objects.filter(pk=penalty.customer_id).update(
-            points_balance=F("points_balance") + penalty.points_deducted)
+        hooks.points_keeper().give_back(actor, penalty.customer_id, penalty.pk)
 
 
 def replace_with(actor: Actor, penalty: Penalty, step: PenaltyStep, *, reason: str,

@@ -19,7 +19,8 @@ For each batch, in file order:
 
 `finish()` then moves the posted counters once per customer (`exposure.add_posted_many`),
 refreshes the due state of every customer touched (`exposure.refresh_due_states`) and rescores
-them with the batch rescoring, once for the whole import.
+them with the batch rescoring, once for the whole import, and tells the apps above which
+invoices the payments settled (`ledger.hooks`).
 
 The SQL is built from the models' own table and column names; every value is a parameter.
 """
@@ -43,7 +44,7 @@ from custguard.core.money import CENT
 from custguard.core.services import audit
 from custguard.credit.models import Reservation
 from custguard.credit.services import exposure, gate
-from custguard.ledger import services
+from custguard.ledger import hooks, services
 from custguard.ledger.importing.checking import Row
 from custguard.ledger.models import Allocation, Invoice, Order, Payment
 
@@ -143,6 +144,7 @@ class FactWriter:
         self.compared_values = [name for name in self.compared if name != "kind"]
         self.posted: dict[int, Decimal] = {}  # customer id → change of posted receivables
         self.touched: set[int] = set()
+        self.invoices_changed: set[int] = set()  # settled or reopened by the payments
         # The invoices the payments reach (see _reachable).
         self.invoices: dict[int, _Invoice] = {}
         self.named: dict[tuple[str, str], _Invoice] = {}
@@ -344,6 +346,7 @@ class FactWriter:
         if not allocations:
             return
         sql.insert_rows(Allocation, attnames, allocations)
+        self.invoices_changed.update(changed)
         sql.update_rows(Invoice, "id", ["open_amount", "settled_on"],
                         [(pk, invoice.open_amount, invoice.settled_on)
                          for pk, invoice in sorted(changed.items())])
@@ -402,5 +405,6 @@ class FactWriter:
         touched = sorted(self.touched)
         exposure.refresh_due_states(touched, self.today)
         services.rescore_many(self.actor, touched)
+        hooks.invoices_changed(self.actor, sorted(self.invoices_changed))
 
 
