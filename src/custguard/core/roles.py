@@ -56,6 +56,8 @@ _VIEW_CONDUCT = [
     "conduct.view_contractclause",
 ]
 _REPORT = ["conduct.add_violationcase", "conduct.add_evidence"]
+_VIEW_POINTS = ["rewards.view_pointsaccount", "rewards.view_pointsentry",
+                "rewards.view_pointslot", "rewards.view_reward", "rewards.view_redemption"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: [],  # every permission, filled in by sync_roles
@@ -91,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.review_appeal",
         "conduct.add_contractclause",
         "conduct.change_contractclause",
+        *_VIEW_POINTS,
     ],
     SALES_MANAGER: [
         *_VIEW_REGISTRY,
@@ -114,6 +117,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.review_appeal",
         "conduct.add_contractclause",
         "conduct.change_contractclause",
+        *_VIEW_POINTS,
+        "rewards.adjust_points",
+        "rewards.add_redemption",
+        "rewards.fulfil_redemption",
+        "rewards.add_reward",
+        "rewards.change_reward",
     ],
     ACCOUNT_MANAGER: [
         *_VIEW_REGISTRY,
@@ -131,6 +140,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.change_penalty",
         "conduct.record_response",
         "conduct.add_appeal",
+        *_VIEW_POINTS,
+        "rewards.add_redemption",
     ],
     CUSTOMER_SERVICE: [
         *_VIEW_REGISTRY,
@@ -140,6 +151,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_REPORT,
         "conduct.record_response",
         "conduct.add_appeal",
+        *_VIEW_POINTS,
+        "rewards.adjust_points",
+        "rewards.add_redemption",
+        "rewards.fulfil_redemption",
     ],
     FINANCE: [
         *_VIEW_REGISTRY,
@@ -154,6 +169,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_REPORT,
         "conduct.change_fine",
         "conduct.change_recoveryinstallment",
+        *_VIEW_POINTS,
+        "rewards.fulfil_redemption",
     ],
     AUDITOR: [
         *_VIEW_REGISTRY,
@@ -165,6 +182,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CREDIT,
         *_VIEW_CONDUCT,
         "conduct.view_partnermatch",
+        *_VIEW_POINTS,
     ],
     # The company's ERP / order system: posts facts and asks the gate; reads only what it must.
     ERP: [
@@ -174,12 +192,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "credit.check_gate",
         "credit.view_reservation",
         "credit.change_reservation",
+        "rewards.view_pointsaccount",
+        "rewards.adjust_points",
+        "rewards.view_reward",
+        "rewards.add_redemption",
+        "rewards.fulfil_redemption",
     ],
 }
 
 
 # The apps whose permissions the roles are made of (the admin role gets all of them).
-APP_LABELS = ["core", "customers", "ledger", "credit", "conduct"]
+APP_LABELS = ["core", "customers", "ledger", "credit", "conduct", "rewards"]
 
 
 def sync_roles(**kwargs: Any) -> None:

@@ -29,6 +29,7 @@ from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.models import AuditEntry, User
 from custguard.core.services.audit import verify_chain
 from custguard.customers.models import Customer, Standing
+from custguard.rewards.tests.helpers import give_points
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +248,7 @@ def test_overturning_an_order_block_turns_deny_into_allow(customer: Customer,
 
 def test_overturning_a_points_deduction_gives_the_points_back(
         customer: Customer, personas: dict[str, User]) -> None:
-    Standing.objects.filter(pk=customer.pk).update(points_balance=800)
+    give_points(customer, 800)
     start = 800
     penalty = points_penalty(personas, customer)
     assert Standing.objects.get(pk=customer.pk).points_balance == start - 500

@@ -25,6 +25,7 @@ from custguard.core.errors import Conflict, ValidationFailed
 from custguard.core.models import AuditEntry, User
 from custguard.credit.services import gate
 from custguard.customers.models import Customer, Standing
+from custguard.rewards.tests.helpers import give_points
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def _lift(credit: Actor, penalty: Penalty) -> None:
 
 def test_a_points_deduction_takes_the_points_off_the_balance(
         customer: Customer, personas: dict[str, User]) -> None:
-    Standing.objects.filter(pk=customer.pk).update(points_balance=2000)
+    give_points(customer, 2000)
     confirmed_case(personas, customer, violation_type="LATE_PAYMENT", days_ago=30)
     penalty = active_penalty(personas, customer, violation_type="LATE_RECONCILIATION",
                              days_ago=2)
@@ -72,7 +73,7 @@ def test_a_points_deduction_takes_the_points_off_the_balance(
 
 def test_a_points_deduction_never_takes_the_balance_below_zero(
         customer: Customer, personas: dict[str, User]) -> None:
-    Standing.objects.filter(pk=customer.pk).update(points_balance=200)
+    give_points(customer, 200)
     confirmed_case(personas, customer, violation_type="LATE_PAYMENT", days_ago=30)
     penalty = active_penalty(personas, customer, violation_type="LATE_RECONCILIATION",
                              days_ago=2)
