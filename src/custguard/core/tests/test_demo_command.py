@@ -95,3 +95,14 @@ def test_the_first_run_prints_the_conduct_rows(first_run: str) -> None:
         assert label in first_run, label
     assert ViolationCase.objects.exists()
     assert verify_chain() is None
+
+
+def test_the_first_run_prints_the_rewards_rows_and_the_points_balance(first_run: str) -> None:
+    from custguard.rewards.models import PointsEntry, Redemption
+    from custguard.rewards.services import accounts
+
+    for label in ("points", "reward catalogue", "redemptions"):
+        assert label in first_run, label
+    assert PointsEntry.objects.filter(kind=PointsEntry.Kind.EARN).exists()
+    assert Redemption.objects.exists()
+    assert accounts.reconcile().drifts == []

@@ -96,8 +96,19 @@ def build_conduct(run: DemoRun) -> list[tuple[str, str]]:
     return summary.rows()
 
 
+def build_rewards(run: DemoRun) -> list[tuple[str, str]]:
+    """The points the credit history earned, brought to today, a reward catalogue and
+    redemptions (the newest `run.customers`)."""
+    from custguard.rewards.demo import build_rewards_demo
+
+    customers = list(Customer.objects.order_by("-pk")[:run.customers])[::-1]
+    return build_rewards_demo(seed=run.seed, actor=run.actor, customers=customers,
+                              users=run.users).rows()
+
+
 # In order: later builders may rely on what earlier ones created.
-BUILDERS: list[Builder] = [build_policy, build_registry, build_credit, build_conduct]
+BUILDERS: list[Builder] = [build_policy, build_registry, build_credit, build_conduct,
+                           build_rewards]
 
 
 def _width(text: str) -> int:
