@@ -125,7 +125,23 @@ def _withheld_by(customer_id: int) -> dict[str, list[int]]:
     return {"penalties": penalties, "blacklist": entries}
 
 
+@dataclass
+class _Pending:
+    """An earning decided but not yet written (see _Earner.flush)."""
+
+    entry: PointsEntry
+    lot: PointsLot | None
+    earning: InvoiceEarning
+    created: bool  # a new InvoiceEarning row (else an existing one earning again)
+    audit: dict[str, Any]
+
+
 class _Earner:
+    """Decides and writes the earnings of a chunk of invoices. Plain earnings (no debt to pay
+    off) are written together by `flush` — entries, lots and earnings in bulk, the counters once
+    per customer — which every other move (a take-back, paying off debt) runs first, so they
+    always see the lots as they are."""
+
     def __init__(self, actor: Actor, version: int, policy: PolicyDocument,
                  states: Sequence[InvoiceState]) -> None:
         self.actor = actor
@@ -135,16 +151,22 @@ class _Earner:
         # Until the membership tiers are evaluated, everyone earns at the entry tier's rate.
         self.tier, self.multiplier = entry_tier.code, entry_tier.points_multiplier
         self.today = clock.today()
+        self.now = clock.now()
         self.room = _Room(states)
         self.earnings = {row.pk: row for row in InvoiceEarning.objects.select_for_update()
                          .filter(invoice_id__in=[state.pk for state in states])}
+        self.pending: list[_Pending] = []
+        self.changes: dict[int, accounts.Change] = defaultdict(accounts.Change)
+        self.holdings = accounts.lock_many(state.customer_id for state in states)
 
-    def run(self, state: InvoiceState, holding: accounts.Holding) -> None:
+    def run(self, state: InvoiceState) -> None:
+        holding = self.holding(state.customer_id)
         earning = self.earnings.get(state.pk)
         if state.basis > 0 and (earning is None or (earning.basis == 0 and earning.points == 0
                                                     and not earning.withheld)):
             self._earn(state, earning, holding)
         elif earning is not None and state.basis < earning.basis:
+            self.flush()
             self._take_back(state, earning, holding)
 
     def _earn(self, state: InvoiceState, earning: InvoiceEarning | None,
@@ -161,38 +183,115 @@ class _Earner:
         points = decision.outcome.points
         earned_on = state.settled_on
         withheld = decision.outcome.withheld
-        values: dict[str, Any] = {
-            "customer_id": state.customer_id, "order_key": state.order_key,
-            "basis": state.basis, "points": points, "withheld": withheld,
-            "withheld_by": _withheld_by(state.customer_id) if withheld else {},
-            "lot": None, "earned_on": earned_on, "policy_version": self.version}
-        change = accounts.Change()
-        if points > 0:
-            kind = PointsEntry.Kind.WITHHOLD if withheld else PointsEntry.Kind.EARN
-            row = accounts.entry(self.actor, state.customer_id, kind,
-                                 0 if withheld else points, withheld=points if withheld else 0,
-                                 on=self.today, reasons=decision.reasons,
-                                 version=self.version, invoice_id=state.pk)
-            if withheld:
-                change.withheld += points
-            else:
-                values["lot"], change = accounts.new_lot(
-                    row, points, earned_on=earned_on, today=self.today,
-                    available_on=rules_of.available_on(self.rules, earned_on),
-                    expires_on=rules_of.expires_on(self.rules, earned_on), invoice_id=state.pk)
-                change.earned += points
-                change = accounts.pay_off_debt(row, holding, change)
-            accounts.audited(self.actor, row, invoice=state.pk, basis=state.basis,
-                             earned_on=earned_on)
+        created = earning is None
         if earning is None:
-            earning = InvoiceEarning.objects.create(invoice_id=state.pk, **values)
-        else:
-            for name, value in values.items():
-                setattr(earning, name, value)
-            earning.save()
+            earning = InvoiceEarning(invoice_id=state.pk)
+        earning.customer_id = state.customer_id
+        earning.order_key = state.order_key
+        earning.basis, earning.points, earning.withheld = state.basis, points, withheld
+        earning.withheld_by = _withheld_by(state.customer_id) if withheld else {}
+        earning.lot, earning.earned_on, earning.policy_version = None, earned_on, self.version
         self.earnings[state.pk] = earning
         room.moved(state, points)
-        self._moved(holding, change)
+        if points == 0:  # capped to nothing: recorded, no entry
+            self.flush()
+            earning.save(force_insert=created)
+            return
+        kind = PointsEntry.Kind.WITHHOLD if withheld else PointsEntry.Kind.EARN
+        row = PointsEntry(customer_id=state.customer_id, kind=kind,
+                          points=0 if withheld else points, withheld=points if withheld else 0,
+                          on=self.today, invoice_id=state.pk,
+                          reasons=[reason.as_dict() for reason in decision.reasons],
+                          policy_version=self.version, recorded_at=self.now,
+                          recorded_by=self.actor.label[:150])
+        change = self.changes[state.customer_id]
+        lot = None
+        if withheld:
+            change.withheld += points
+        else:
+            available_on = rules_of.available_on(self.rules, earned_on)
+            available = available_on <= self.today
+            lot = PointsLot(customer_id=state.customer_id, invoice_id=state.pk, points=points,
+                            remaining=points, earned_on=earned_on, available_on=available_on,
+                            expires_on=max(rules_of.expires_on(self.rules, earned_on),
+                                           available_on), available=available)
+            change.earned += points
+            if available:
+                change.available += points
+            else:
+                change.pending += points
+        self.pending.append(_Pending(row, lot, earning, created,
+                                     {"invoice": state.pk, "basis": state.basis,
+                                      "earned_on": earned_on}))
+        holding.available += points if lot is not None and lot.available else 0
+        holding.pending += points if lot is not None and not lot.available else 0
+        holding.withheld += points if withheld else 0
+        if lot is not None and lot.available and holding.debt > 0:
+            self.flush()  # the new points pay off the debt: with the lots written
+
+    def flush(self) -> None:
+        """Write the earnings decided so far, and pay off debt with what became available."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        entries = PointsEntry.objects.bulk_create([item.entry for item in pending])
+        lots = []
+        for item, entry in zip(pending, entries, strict=True):
+            if item.lot is not None:
+                item.lot.entry = entry
+                lots.append(item.lot)
+        PointsLot.objects.bulk_create(lots)
+        for item in pending:
+            item.earning.lot = item.lot
+        InvoiceEarning.objects.bulk_create([item.earning for item in pending if item.created])
+        again = [item.earning for item in pending if not item.created]
+        if again:
+            InvoiceEarning.objects.bulk_update(again, ["customer_id", "order_key", "basis",
+                                                       "points", "withheld", "withheld_by",
+                                                       "lot", "earned_on", "policy_version"])
+        changes, self.changes = self.changes, defaultdict(accounts.Change)
+        accounts.apply_many(changes)
+        self._audit(pending, entries)
+        paying: dict[int, PointsEntry] = {}
+        for item, entry in zip(pending, entries, strict=True):
+            if (item.lot is not None and item.lot.available
+                    and self.holdings[entry.customer_id].debt > 0):
+                paying.setdefault(entry.customer_id, entry)
+        for entry in paying.values():
+            self._pay_off(entry)
+
+    def _audit(self, pending: Sequence[_Pending], entries: Sequence[PointsEntry]) -> None:
+        """One audit entry per customer and flush: each earning with its invoice, points,
+        reasons and policy version (a post touches one customer: one entry, as before)."""
+        by_customer: dict[int, list[tuple[_Pending, PointsEntry]]] = defaultdict(list)
+        for item, entry in zip(pending, entries, strict=True):
+            by_customer[entry.customer_id].append((item, entry))
+        for customer_id, items in by_customer.items():
+            first = items[0][1]
+            kinds = sorted({entry.kind for _item, entry in items})
+            audit.record(self.actor, f"rewards.points_{'_'.join(kinds)}", first,
+                         customer_id=customer_id, after={
+                             "points": sum(entry.points for _item, entry in items),
+                             "withheld": sum(entry.withheld for _item, entry in items),
+                             "policy_version": self.version, "on": self.today,
+                             "earnings": [{"entry": entry.pk, **item.audit,
+                                           "points": entry.points or entry.withheld,
+                                           "reasons": [r["code"] for r in entry.reasons]}
+                                          for item, entry in items]})
+
+    def _pay_off(self, entry: PointsEntry) -> None:
+        """Points that became available pay off the customer's debt first: the lots give them
+        up and the debt falls by as much (the balance does not move)."""
+        holding = self.holdings[entry.customer_id]
+        settle = min(holding.debt, holding.available + holding.debt)
+        if settle <= 0:
+            return
+        _taken, paid = accounts.take(entry, settle)
+        accounts.apply(entry.customer_id, accounts.Change(debt=-paid))
+        holding.debt -= paid
+
+    def holding(self, customer_id: int) -> accounts.Holding:
+        return self.holdings[customer_id]
 
     def _take_back(self, state: InvoiceState, earning: InvoiceEarning,
                    holding: accounts.Holding) -> None:
@@ -223,10 +322,6 @@ class _Earner:
             earning.points, earning.lot, earning.withheld = 0, None, False
         earning.save(update_fields=["points", "basis", "lot", "withheld"])
         self.room.moved(state, -points)
-        self._moved(holding, change)
-
-    @staticmethod
-    def _moved(holding: accounts.Holding, change: accounts.Change) -> None:
         accounts.apply(holding.customer_id, change)
         holding.available += change.available
         holding.pending += change.pending
@@ -250,12 +345,9 @@ def invoices_changed(actor: Actor, invoice_ids: Sequence[int]) -> None:
         for chunk in _chunks(ordered):
             states = _states(chunk)
             earner = _Earner(actor, version, policy, states)
-            holdings: dict[int, accounts.Holding] = {}
             for state in states:
-                holding = holdings.get(state.customer_id)
-                if holding is None:
-                    holding = holdings[state.customer_id] = accounts.lock(state.customer_id)
-                earner.run(state, holding)
+                earner.run(state)
+            earner.flush()
 
 
 def earn_since(actor: Actor, since: dt.date, progress: Any = None) -> int:
