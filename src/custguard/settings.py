@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "custguard.ledger",
     "custguard.credit",
     "custguard.conduct",
+    "custguard.classification",
     "custguard.rewards",
     "custguard.reports",
     "custguard.api",

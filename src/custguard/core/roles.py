@@ -56,6 +56,9 @@ _VIEW_CONDUCT = [
     "conduct.view_contractclause",
 ]
 _REPORT = ["conduct.add_violationcase", "conduct.add_evidence"]
+_VIEW_CLASSES = ["classification.view_customerclass", "classification.view_classchange",
+                 "classification.view_classproposal", "classification.view_classreminder",
+                 "classification.view_classificationrun"]
 _VIEW_POINTS = ["rewards.view_pointsaccount", "rewards.view_pointsentry",
                 "rewards.view_pointslot", "rewards.view_reward", "rewards.view_redemption"]
 
@@ -94,6 +97,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.add_contractclause",
         "conduct.change_contractclause",
         *_VIEW_POINTS,
+        *_VIEW_CLASSES,
     ],
     SALES_MANAGER: [
         *_VIEW_REGISTRY,
@@ -123,6 +127,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "rewards.fulfil_redemption",
         "rewards.add_reward",
         "rewards.change_reward",
+        *_VIEW_CLASSES,
+        "classification.run_classification",
+        "classification.decide_classproposal",
+        "classification.change_classreminder",
     ],
     ACCOUNT_MANAGER: [
         *_VIEW_REGISTRY,
@@ -142,6 +150,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.add_appeal",
         *_VIEW_POINTS,
         "rewards.add_redemption",
+        *_VIEW_CLASSES,
+        "classification.change_classreminder",
     ],
     CUSTOMER_SERVICE: [
         *_VIEW_REGISTRY,
@@ -155,6 +165,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "rewards.adjust_points",
         "rewards.add_redemption",
         "rewards.fulfil_redemption",
+        *_VIEW_CLASSES,
     ],
     FINANCE: [
         *_VIEW_REGISTRY,
@@ -171,6 +182,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "conduct.change_recoveryinstallment",
         *_VIEW_POINTS,
         "rewards.fulfil_redemption",
+        *_VIEW_CLASSES,
     ],
     AUDITOR: [
         *_VIEW_REGISTRY,
@@ -183,6 +195,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CONDUCT,
         "conduct.view_partnermatch",
         *_VIEW_POINTS,
+        *_VIEW_CLASSES,
     ],
     # The company's ERP / order system: posts facts and asks the gate; reads only what it must.
     ERP: [
@@ -197,12 +210,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "rewards.view_reward",
         "rewards.add_redemption",
         "rewards.fulfil_redemption",
+        "classification.view_customerclass",
     ],
 }
 
 
 # The apps whose permissions the roles are made of (the admin role gets all of them).
-APP_LABELS = ["core", "customers", "ledger", "credit", "conduct", "rewards"]
+APP_LABELS = ["core", "customers", "ledger", "credit", "conduct", "classification",
+              "rewards"]
 
 
 def sync_roles(**kwargs: Any) -> None:

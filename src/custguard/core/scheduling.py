@@ -25,7 +25,8 @@ from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.models import JobRun
 
-APPS_WITH_JOBS = ["core", "customers", "ledger", "credit", "conduct", "rewards", "reports"]
+APPS_WITH_JOBS = ["core", "customers", "ledger", "credit", "conduct", "classification",
+                  "rewards", "reports"]
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 

@@ -17,7 +17,7 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .base import (
     Amount,
@@ -297,19 +297,48 @@ class Blacklist(PolicyModel):
 
 
 class AbcShares(PolicyModel):
-    """Customers ranked by sales over sales_window_months: the top a_percent are A, the next
-    b_percent B, the rest C."""
+    """The monthly ABC classification. Within each sales region (customers whose region codes
+    share their first region_digits digits; 0: all customers together), customers are ranked by
+    a score: the weighted percentile ranks of their paid sales over sales_window_months, their
+    on-time payment share and their growth on the window before. The top a_percent are A, the
+    next b_percent B, the rest C. Customers of the c_by_rule_kinds are C by rule; a customer
+    created less than new_customer_months ago starts in new_customer_class. Moves are
+    proposals: an A customer below its share is first reminded (its account manager answers
+    within reminder_response_days) and proposed for B only if it is below again the next month;
+    a B customer is proposed for A only with at least upgrade_min_growth_percent growth. The run
+    happens on run_day; proposals are decided by close_day at close_time (local time)."""
 
     a_percent: Annotated[Percent, Field(gt=0)]
     b_percent: Annotated[Percent, Field(gt=0)]
     c_percent: Annotated[Percent, Field(gt=0)]
     sales_window_months: Annotated[int, Field(strict=True, ge=1, le=36)]
+    weight_sales: Percent
+    weight_payment: Percent
+    weight_growth: Percent
+    region_digits: Literal[0, 2, 4, 6]
+    c_by_rule_kinds: tuple[Literal["enterprise", "dealer", "individual"], ...]
+    new_customer_months: Annotated[int, Field(strict=True, ge=0, le=36)]
+    new_customer_class: Literal["A", "B", "C"]
+    upgrade_min_growth_percent: Annotated[Number, Field(ge=-100, le=10_000)]
+    reminder_response_days: Days
+    run_day: Annotated[int, Field(strict=True, ge=1, le=28)]
+    close_day: Annotated[int, Field(strict=True, ge=1, le=28)]
+    close_time: Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
     @model_validator(mode="after")
     def _sum(self) -> AbcShares:
+        issues: list[Issue] = []
         total = self.a_percent + self.b_percent + self.c_percent
         if total != 100:
-            raise_issues("AbcShares", [((), f"A, B and C shares must add up to 100, not {total}")])
+            issues.append(((), f"A, B and C shares must add up to 100, not {total}"))
+        weights = self.weight_sales + self.weight_payment + self.weight_growth
+        if weights != 100:
+            issues.append((("weight_sales",),
+                           f"the score's weights must add up to 100, not {weights}"))
+        if self.close_day < self.run_day:
+            issues.append((("close_day",), f"the run closes on day {self.close_day}, before "
+                                           f"it runs on day {self.run_day}"))
+        raise_issues("AbcShares", issues)
         return self
 
 

@@ -8,7 +8,10 @@ earned points, so no decision depends on what it said beyond its own fields. Its
 and expiry months are kept; `earn_on` goes (points are earned on paid invoices only); what
 version 1 could not say is filled with the values that change nothing: no holding period, no
 expiry notice, no on-time bonus, no caps, no campaigns, withheld points not restored when a
-freeze lapses, and one fen per point (0.01) as the redemption value.
+freeze lapses, and one fen per point (0.01) as the redemption value. Its ABC shares and sales
+window are kept; the ranking it did not describe becomes the plainest one: paid sales alone, all
+customers in one ranking, no class by rule or for new customers, reminders answered within 7
+days, the run on the 25th closing on the 27th at 17:00. Nothing was classified under version 1.
 """
 
 from __future__ import annotations
@@ -33,10 +36,25 @@ def _points_1_to_2(points: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+def _abc_1_to_2(abc: dict[str, Any]) -> dict[str, Any]:
+    upgraded = dict(abc)
+    for name, value in (("weight_sales", 100), ("weight_payment", 0), ("weight_growth", 0),
+                        ("region_digits", 0), ("c_by_rule_kinds", []),
+                        ("new_customer_months", 0), ("new_customer_class", "C"),
+                        ("upgrade_min_growth_percent", 0), ("reminder_response_days", 7),
+                        ("run_day", 25), ("close_day", 27), ("close_time", "17:00")):
+        upgraded.setdefault(name, value)
+    return upgraded
+
+
 def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     upgraded = {**data, "schema_version": 2}
     if isinstance(data.get("points"), Mapping):
         upgraded["points"] = _points_1_to_2(dict(data["points"]))
+    classification = data.get("classification")
+    if isinstance(classification, Mapping) and isinstance(classification.get("abc"), Mapping):
+        upgraded["classification"] = {**classification,
+                                      "abc": _abc_1_to_2(dict(classification["abc"]))}
     return upgraded
 
 
