@@ -247,6 +247,13 @@ class Standing(StandingFields):
                                                 max_digits=5, decimal_places=2,
                                                 default=Decimal("100.00"))
     points_frozen = models.BooleanField(_("points frozen"), default=False)
+    # What the customer's ABC class brings (the classification keeps these with the class):
+    # the order gate says when scarce goods go to it first, and credit adds the bonus days to
+    # the payment terms its grade gives.
+    abc_class = models.CharField(_("class"), max_length=1, blank=True)
+    priority_allocation = models.BooleanField(_("priority allocation"), default=False)
+    payment_term_bonus_days = models.PositiveSmallIntegerField(_("payment term bonus (days)"),
+                                                               default=0)
 
     class Meta:
         verbose_name = _("standing")

@@ -58,6 +58,7 @@ class GateRequest:
     prepay_only: bool = False  # the standing row's effective flag (grade, override, penalty)
     penalty_prepay: bool = False  # part of prepay_only: a penalty in force imposes it
     days_past_due: int = 0
+    priority_allocation: bool = False  # the customer's class puts it first for scarce goods
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,9 @@ def decide(policy: PolicyDocument, request: GateRequest) -> GateDecision:
             "amount": request.amount,
             "available_after": request.customer.available - request.amount})))
     found.sort(key=lambda item: -item[0].rank)
+    if request.priority_allocation:
+        # Not a reason for the outcome: what the ERP should know when stock is short.
+        found.append((GateOutcome.ALLOW, Reason("PRIORITY_ALLOCATION")))
     return GateDecision(
         outcome=found[0][0],
         reasons=tuple(reason for _outcome, reason in found),

@@ -365,10 +365,35 @@ class MembershipTier(PolicyModel):
     description_en: Text
 
 
+class ClassTreatment(PolicyModel):
+    """How a class is treated: scarce goods first (the order gate says so), days added to the
+    payment terms the grade gives, promotion support and first access to new products (lists
+    for sales and marketing)."""
+
+    abc: Literal["A", "B", "C"]
+    priority_allocation: Flag
+    payment_term_bonus_days: Annotated[int, Field(strict=True, ge=0, le=180)]
+    promotion_support: Flag
+    new_products_first: Flag
+
+
 class Classification(PolicyModel):
     abc: AbcShares
+    treatments: tuple[ClassTreatment, ...]
     value_tiers: tuple[ValueTier, ...] = Field(min_length=1)
     membership_tiers: tuple[MembershipTier, ...] = Field(min_length=1)
+
+    @field_validator("treatments")
+    @classmethod
+    def _treatments(cls, value: tuple[ClassTreatment, ...]) -> tuple[ClassTreatment, ...]:
+        classes = [item.abc for item in value]
+        if sorted(classes) != ["A", "B", "C"]:
+            raise_issues("Classification", [((), "give one treatment for each of A, B and C, "
+                                                 f"not {', '.join(classes) or 'none'}")])
+        return value
+
+    def treatment(self, abc: str) -> ClassTreatment:
+        return next(item for item in self.treatments if item.abc == abc)
 
     @field_validator("value_tiers")
     @classmethod

@@ -11,7 +11,8 @@ expiry notice, no on-time bonus, no caps, no campaigns, withheld points not rest
 freeze lapses, and one fen per point (0.01) as the redemption value. Its ABC shares and sales
 window are kept; the ranking it did not describe becomes the plainest one: paid sales alone, all
 customers in one ranking, no class by rule or for new customers, reminders answered within 7
-days, the run on the 25th closing on the 27th at 17:00. Nothing was classified under version 1.
+days, the run on the 25th closing on the 27th at 17:00, and no class treated differently from
+another. Nothing was classified under version 1.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
         upgraded["points"] = _points_1_to_2(dict(data["points"]))
     classification = data.get("classification")
     if isinstance(classification, Mapping) and isinstance(classification.get("abc"), Mapping):
-        upgraded["classification"] = {**classification,
-                                      "abc": _abc_1_to_2(dict(classification["abc"]))}
+        upgraded["classification"] = {
+            **classification, "abc": _abc_1_to_2(dict(classification["abc"])),
+            "treatments": classification.get("treatments", [
+                {"abc": abc, "priority_allocation": False, "payment_term_bonus_days": 0,
+                 "promotion_support": False, "new_products_first": False}
+                for abc in ("A", "B", "C")])}
     return upgraded
 
 

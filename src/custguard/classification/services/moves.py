@@ -12,10 +12,12 @@ from custguard.classification.models import (
     ClassReminder,
     CustomerClass,
 )
+from custguard.classification.services import treatments
 from custguard.core import clock, limits
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused, ValidationFailed
 from custguard.core.services import audit
+from custguard.core.services.policies import policy_in_force
 from custguard.policy.decisions import Reason
 
 
@@ -58,6 +60,8 @@ def decide(actor: Actor, proposal: ClassProposal, *, approve: bool,
             CustomerClass.objects.update_or_create(
                 customer_id=proposal.customer_id,
                 defaults={"abc": proposal.to_class, "since": clock.today(), "change": change})
+            _version, policy = policy_in_force()
+            treatments.apply(actor, policy.classification, [proposal.customer_id])
             audit.record(actor, "classification.class_change", change,
                          customer_id=proposal.customer_id,
                          before={"class": proposal.from_class},

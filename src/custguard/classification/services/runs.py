@@ -27,6 +27,7 @@ from custguard.classification.models import (
     ClassReminder,
     CustomerClass,
 )
+from custguard.classification.services import treatments
 from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused
@@ -88,6 +89,7 @@ class RunResult:
     reminded: int = 0
     proposed: int = 0
     superseded: int = 0
+    treated: int = 0  # standing rows whose class treatment changed
 
 
 def closes_at(rules: AbcShares, month: dt.date) -> dt.datetime:
@@ -126,11 +128,13 @@ def run_month(actor: Actor, today: dt.date | None = None,
         facts = gather(rules, today)
         decisions = rank(rules, facts, today)
         result = _act(actor, run, version, rules, decisions, today, now)
+        result.treated = treatments.apply(actor, policy.classification)
         ClassificationRun.objects.filter(pk=run.pk).update(customers=len(decisions))
         audit.record(actor, "classification.run", run, after={
             "month": month, "policy_version": version, "customers": len(decisions),
             "assigned": result.assigned, "reminded": result.reminded,
-            "proposed": result.proposed, "superseded": result.superseded})
+            "proposed": result.proposed, "superseded": result.superseded,
+            "treated": result.treated})
         if progress is not None:
             progress(len(decisions))
     result.run = ClassificationRun.objects.get(pk=run.pk)

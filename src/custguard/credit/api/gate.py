@@ -104,6 +104,9 @@ class GateAnswerOut(Schema):
     reservation: ReservationBriefOut | None
     replayed: bool = Field(description="true when this order was answered before: this is "
                                        "that first answer, and nothing was changed")
+    priority_allocation: bool = Field(description="true when the customer's class puts it "
+                                                  "first for scarce goods (the reason "
+                                                  "PRIORITY_ALLOCATION)")
 
 
 class ReleaseIn(InputSchema):
@@ -175,6 +178,8 @@ def answer_out(answer: gate.GateAnswer, customer: Customer) -> dict[str, Any]:
             "amount": reservation.amount, "status": reservation.status,
             "expires_at": reservation.expires_at},
         "replayed": answer.replayed,
+        "priority_allocation": any(reason.get("code") == "PRIORITY_ALLOCATION"
+                                   for reason in check.reasons),
     }
 
 

@@ -65,7 +65,7 @@ class _Standing:
     customer_id: int
     scale: ScaleBand
     values: dict[str, Any]  # the CHANGING columns
-    penalties: scoring.PenaltyTerms
+    penalties: scoring.StandingTerms
 
 
 def rescore(actor: Actor, customer_ids: Sequence[int] | None = None, *,
@@ -139,7 +139,8 @@ def _read_standings(ids: Sequence[int]) -> tuple[dict[int, _Standing], _Keys]:
     # Identifiers come from the models' metadata; every value is a parameter.
     sql = (f"SELECT s.{key}, c.{column(Customer, 'scale_band')}, {columns}, "  # noqa: S608
            f"s.{column(Standing, 'penalty_prepay_only')}, "
-           f"s.{column(Standing, 'penalty_limit_percent')} "
+           f"s.{column(Standing, 'penalty_limit_percent')}, "
+           f"s.{column(Standing, 'payment_term_bonus_days')} "
            f"FROM {s} s JOIN {c} c ON c.{connection.ops.quote_name('id')} = s.{key} "
            f"WHERE s.{key} BETWEEN %s AND %s ORDER BY s.{key}{lock}")
     wanted = set(ids)
@@ -159,8 +160,9 @@ def _read_standings(ids: Sequence[int]) -> tuple[dict[int, _Standing], _Keys]:
                         "limit_overridden": bool(limit_over),
                         "terms_overridden": bool(terms_over),
                         "next_review_on": date_value(review)},
-                penalties=scoring.PenaltyTerms(prepay_only=bool(row[10]),
-                                               limit_percent=money(row[11])))
+                penalties=scoring.StandingTerms(prepay_only=bool(row[10]),
+                                                limit_percent=money(row[11]),
+                                                term_bonus_days=row[12]))
     return rows, _Keys(ids, dense=seen == len(ids) == len(rows))
 
 

@@ -202,6 +202,7 @@ class Snapshot:
     customer: Counters
     group_id: int | None
     group: Counters | None  # None when the customer is in no group or the group has no limit
+    priority_allocation: bool = False  # its class puts it first for scarce goods
 
     def days_past_due(self, today: dt.date) -> int:
         return days_past_due(self.oldest_open_due_on, today)
@@ -243,7 +244,8 @@ def _statements() -> _Statements:
         f"s.{sc('grade')}, c.{cc('status')}, s.{sc('blacklisted')},",
         f"s.{sc('order_blocked')}, s.{sc('service_suspended')}, s.{sc('prepay_only')},",
         f"s.{sc('penalty_prepay_only')}, s.{sc('oldest_open_due_on')}, {counters('s')},",
-        f"c.{cc('group')}, g.{gc('has_limit')}, {counters('g')}"])
+        f"c.{cc('group')}, g.{gc('has_limit')}, {counters('g')},",
+        f"s.{sc('priority_allocation')}"])
     snapshot_from = " ".join([
         f"FROM {sql.table(s)} s JOIN {sql.table(c)} c ON c.{cc('id')} = s.{sc('customer')}",
         f"LEFT JOIN {sql.table(g)} g ON g.{gc('group')} = c.{cc('group')}"])
@@ -267,7 +269,7 @@ def _statements() -> _Statements:
     )
 
 
-SNAPSHOT_COLUMNS = 16
+SNAPSHOT_COLUMNS = 17
 
 
 def snapshot_select(columns: str, joins: str) -> str:
@@ -294,7 +296,7 @@ def snapshot_of(customer_id: int, row: Sequence[object]) -> Snapshot:
     """The Snapshot in the first SNAPSHOT_COLUMNS values of a row of `snapshot_select()`."""
     (grade, status, blacklisted, blocked, suspended, prepay, penalty_prepay, oldest,
      limit, posted, reserved, group_id, has_limit, g_limit, g_posted,
-     g_reserved) = row[:SNAPSHOT_COLUMNS]
+     g_reserved, priority) = row[:SNAPSHOT_COLUMNS]
     group = (Counters(sql.money(g_limit), sql.money(g_posted), sql.money(g_reserved))
              if group_id is not None and has_limit else None)
     return Snapshot(
@@ -303,7 +305,7 @@ def snapshot_of(customer_id: int, row: Sequence[object]) -> Snapshot:
         service_suspended=bool(suspended), prepay_only=bool(prepay),
         penalty_prepay_only=bool(penalty_prepay), oldest_open_due_on=sql.date_value(oldest),
         customer=Counters(sql.money(limit), sql.money(posted), sql.money(reserved)),
-        group_id=group_id, group=group)
+        group_id=group_id, group=group, priority_allocation=bool(priority))
 
 
 @dataclass(frozen=True)

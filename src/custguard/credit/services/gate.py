@@ -91,7 +91,7 @@ def _request(view: exposure.Snapshot, amount: Decimal, today: dt.date) -> gate.G
         grade=view.grade, closed=view.closed, blacklisted=view.blacklisted,
         order_blocked=view.order_blocked, service_suspended=view.service_suspended,
         prepay_only=view.prepay_only, penalty_prepay=view.penalty_prepay_only,
-        days_past_due=view.days_past_due(today))
+        days_past_due=view.days_past_due(today), priority_allocation=view.priority_allocation)
 
 
 def _reasons(decision: gate.GateDecision) -> list[dict[str, object]]:

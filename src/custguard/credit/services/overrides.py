@@ -197,7 +197,7 @@ def _set_customer_terms(actor: Actor, override: CreditOverride, standing: Standi
         return
     before = {name: getattr(standing, name) for name in CUSTOMER_STANDING_FIELDS}
     values = scoring.effective_terms(scoring.ComputedTerms.of(latest), active,
-                                     scoring.PenaltyTerms.of(standing))
+                                     scoring.StandingTerms.of(standing))
     for name, value in values.items():
         setattr(standing, name, value)
     standing.updated_at = clock.now()

@@ -251,26 +251,31 @@ NO_TERMS = ComputedTerms(credit_limit=ZERO, payment_terms_days=0, prepay_only=Fa
 
 
 @dataclass(frozen=True)
-class PenaltyTerms:
-    """What the conduct capability's active penalties (and a blacklist recovery plan) impose
-    on credit: prepayment only, and the share of the limit that is left."""
+class StandingTerms:
+    """What other capabilities put on the standing row for credit: the conduct's active
+    penalties (and a blacklist recovery plan) impose prepayment only and the share of the limit
+    that is left; the customer's ABC class adds days to the payment terms."""
 
     prepay_only: bool = False
     limit_percent: Decimal = HUNDRED
+    term_bonus_days: int = 0
 
     @classmethod
-    def of(cls, standing: Standing) -> PenaltyTerms:
+    def of(cls, standing: Standing) -> StandingTerms:
         return cls(prepay_only=standing.penalty_prepay_only,
-                   limit_percent=standing.penalty_limit_percent)
+                   limit_percent=standing.penalty_limit_percent,
+                   term_bonus_days=standing.payment_term_bonus_days)
 
 
 def effective_terms(computed: ComputedTerms, override: CreditOverride | None,
-                    penalties: PenaltyTerms | None = None) -> dict[str, Any]:
+                    penalties: StandingTerms | None = None) -> dict[str, Any]:
     """A customer's standing credit terms: the computed ones unless an active override sets
     them, then cut by the active penalties. A manual limit also lifts the grade's prepay-only
     rule (the limit is what the credit manager decided the customer may owe); a penalty's
-    prepay-only holds whatever the limit."""
-    penalties = penalties or PenaltyTerms()
+    prepay-only holds whatever the limit. The class's bonus days lengthen computed terms (a
+    customer the grade gives no terms gets none from its class; overridden terms stay as the
+    credit manager set them)."""
+    penalties = penalties or StandingTerms()
     limit = override.credit_limit if override is not None else None
     terms = override.payment_terms_days if override is not None else None
     base = limit if limit is not None else computed.credit_limit
@@ -278,7 +283,9 @@ def effective_terms(computed: ComputedTerms, override: CreditOverride | None,
         base = (base * penalties.limit_percent / HUNDRED).quantize(CENT, rounding=ROUND_FLOOR)
     return {
         "credit_limit": base,
-        "payment_terms_days": terms if terms is not None else computed.payment_terms_days,
+        "payment_terms_days": terms if terms is not None else (
+            computed.payment_terms_days + penalties.term_bonus_days
+            if computed.payment_terms_days > 0 else 0),
         "prepay_only": (computed.prepay_only and limit is None) or penalties.prepay_only,
         "limit_overridden": limit is not None,
         "terms_overridden": terms is not None,
@@ -304,7 +311,7 @@ def reapply_terms(actor: Actor, standing: Standing, *, action: str, reason: str 
                                              status=CreditOverride.Status.ACTIVE).first()
     before = {name: getattr(standing, name) for name in TERMS_FIELDS}
     for name, value in effective_terms(ComputedTerms.of(latest), override,
-                                       PenaltyTerms.of(standing)).items():
+                                       StandingTerms.of(standing)).items():
         setattr(standing, name, value)
     changed_before, changed_after = audit.changes(standing, TERMS_FIELDS, before)
     if not changed_after:
@@ -424,7 +431,7 @@ def _rescore_batch(actor: Actor, ids: Sequence[int], policy: PolicyDocument, ver
         before = {name: getattr(standing, name) for name in AUDITED}
         old_score = standing.score
         values = effective_terms(ComputedTerms.of(assessment), overrides.get(customer_id),
-                                 PenaltyTerms.of(standing))
+                                 StandingTerms.of(standing))
         values.update(score=assessment.score.score, grade=assessment.grade.value)
         for name, value in values.items():
             setattr(standing, name, value)
