@@ -20,6 +20,8 @@ urlpatterns = [
     path("credit/", include("custguard.credit.urls")),
     path("ledger/", include("custguard.ledger.urls")),
     path("conduct/", include("custguard.conduct.urls")),
+    path("classification/", include("custguard.classification.urls")),
+    path("rewards/", include("custguard.rewards.urls")),
     path("", include("custguard.core.urls")),
     path("api/v1/", api.urls),
 ]

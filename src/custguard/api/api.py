@@ -9,11 +9,13 @@ from ninja.openapi.schema import OpenAPISchema
 
 from custguard.api import problems
 from custguard.api.auth import BearerToken, SessionAuth
+from custguard.classification.api import router as classification_router
 from custguard.conduct.api import router as conduct_router
 from custguard.core.api import router as core_router
 from custguard.credit.api import router as credit_router
 from custguard.customers.api import router as customers_router
 from custguard.ledger.api import router as ledger_router
+from custguard.rewards.api import router as rewards_router
 
 
 class CustguardAPI(NinjaAPI):
@@ -41,3 +43,5 @@ api.add_router("/", core_router)
 api.add_router("/", ledger_router)
 api.add_router("/", credit_router)
 api.add_router("/", conduct_router)
+api.add_router("/", classification_router)
+api.add_router("/", rewards_router)

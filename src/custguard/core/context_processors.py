@@ -68,6 +68,18 @@ NAVIGATION: list[Link | Menu] = [
         Link("partner_matches", _("Partner blacklist matches"), "conduct:partner_matches",
              "conduct.view_partnermatch"),
     )),
+    Menu("classification", _("Classification"), (
+        Link("class_proposals", _("Class moves to approve"), "classification:proposals",
+             "classification.view_classproposal"),
+        Link("class_reminders", _("Class reminders"), "classification:reminders",
+             "classification.view_classreminder"),
+        Link("class_report", _("Monthly classification report"), "classification:report",
+             "classification.view_classificationrun"),
+    )),
+    Menu("rewards", _("Rewards"), (
+        Link("points_overview", _("Points overview"), "rewards:overview",
+             "rewards.view_pointslot"),
+    )),
     Menu("receivables", _("Receivables"), (
         Link("invoices", _("Invoices"), "ledger:invoices", "ledger.view_invoice"),
         Link("payments", _("Payments"), "ledger:payments", "ledger.view_payment"),

@@ -5,7 +5,8 @@ stable codes and the numbers that triggered them. This module turns them into a 
 the reader's language, with the numbers, for pages, exports and messages. It covers every code
 the gate (policy/gate.py, credit/services/gate.py) and the credit terms (policy/credit.py) emit;
 a scorecard bin's reason code is policy data (each policy names its own bins), so those are
-described generically from the factor's description in the policy document.
+described generically from the factor's description in the policy document. Apps above credit
+word their own codes with `register()` (from their AppConfig.ready(); rewards/reasons.py).
 
     describe({"code": "LIMIT_EXCEEDED", "params": {"shortfall": "1200.00", ...}})
     -> "Limit exceeded by 1,200.00 (available 800.00)"
@@ -49,6 +50,8 @@ TEMPLATES: dict[str, Promise] = {
         "%(limit)s, tolerance %(tolerance_percent)s%%)"),
     "WITHIN_LIMIT": gettext_lazy(
         "Within the limit: %(available_after)s still available after this order"),
+    "PRIORITY_ALLOCATION": gettext_lazy(
+        "Its class puts this customer first when goods are scarce"),
     # credit/services/gate.py
     "CONCURRENT_UPDATES": gettext_lazy(
         "The customer's credit kept changing during %(attempts)s attempts: held for review"),
@@ -67,6 +70,23 @@ FACTOR_TEMPLATE = gettext_lazy(
     "%(factor)s: %(value)s, %(points)s points (%(points_lost)s below the best)")
 FACTOR_MISSING_TEMPLATE = gettext_lazy(
     "%(factor)s: no history yet, %(points)s points (%(points_lost)s below the best)")
+
+# Codes other apps word themselves (`register`): the template and the parameters that are
+# sums of money for those codes (MONEY_PARAMS does not apply to them: a points cap is no money).
+REGISTERED: dict[str, tuple[Promise, frozenset[str]]] = {}
+
+
+def register(templates: Mapping[str, Promise], *, money: Iterable[str] = ()) -> None:
+    """Word another app's reason codes, e.g. the rewards app's POINTS_* codes; call it from the
+    app's AppConfig.ready(). `money` names the parameters of these codes that are sums of
+    money. A code keeps one wording: registering a code this module or another app already
+    words differently is a mistake (ValueError); registering the same again is harmless."""
+    amounts = frozenset(money)
+    for code, template in templates.items():
+        known = REGISTERED.get(code)
+        if code in TEMPLATES or (known is not None and known != (template, amounts)):
+            raise ValueError(f"reason code {code} is worded already")
+        REGISTERED[code] = (template, amounts)
 
 
 @dataclass(frozen=True)
@@ -89,13 +109,13 @@ def _number(value: Any) -> Decimal | None:
     return None
 
 
-def format_param(name: str, value: Any) -> str:
-    """One parameter as the sentence shows it: money with two decimals and separators, other
-    numbers without trailing zeros, text as it is."""
+def format_param(name: str, value: Any, money: frozenset[str] = MONEY_PARAMS) -> str:
+    """One parameter as the sentence shows it: money (the parameters named in `money`) with two
+    decimals and separators, other numbers without trailing zeros, text as it is."""
     number = _number(value)
     if number is None:
         return str(value)
-    if name in MONEY_PARAMS:
+    if name in money:
         # grouped as the reader's locale groups (as the templates' floatformat:"2g" does)
         return formats.number_format(number.quantize(Decimal("0.01")), 2, use_l10n=True,
                                      force_grouping=True)
@@ -117,18 +137,20 @@ def _factor_label(policy: PolicyDocument | None, code: str) -> str:
     return factor.description_zh if language.startswith("zh") else factor.description_en
 
 
-def _fill(template: str, params: Mapping[str, Any]) -> str | None:
-    shown = {name: format_param(name, value) for name, value in params.items()}
+def _fill(template: str, params: Mapping[str, Any],
+          money: frozenset[str] = MONEY_PARAMS) -> str | None:
+    shown = {name: format_param(name, value, money) for name, value in params.items()}
     try:
         return template % shown
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _fallback(code: str, params: Mapping[str, Any]) -> str:
+def _fallback(code: str, params: Mapping[str, Any],
+              money: frozenset[str] = MONEY_PARAMS) -> str:
     if not params:
         return code
-    numbers = ", ".join(f"{name}={format_param(name, value)}"
+    numbers = ", ".join(f"{name}={format_param(name, value, money)}"
                         for name, value in sorted(params.items()))
     return f"{code} ({numbers})"
 
@@ -142,6 +164,9 @@ def describe(reason: Mapping[str, Any], policy: PolicyDocument | None = None) ->
     template: str | None = None
     if code in TEMPLATES:
         template = str(TEMPLATES[code])
+    elif code in REGISTERED:
+        registered, money = REGISTERED[code]
+        return _fill(str(registered), params, money) or _fallback(code, params, money)
     elif OVERDUE_CODE.match(code):
         template = str(OVERDUE_TEMPLATE)
     elif "factor" in params:

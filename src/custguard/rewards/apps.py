@@ -10,6 +10,7 @@ class RewardsConfig(AppConfig):
     def ready(self) -> None:
         from custguard.conduct import hooks as conduct_hooks
         from custguard.ledger import hooks as ledger_hooks
+        from custguard.rewards import reasons
         from custguard.rewards.services import adjustments, earning
 
         # Paid, credited and reopened invoices earn and give back points in their transaction;
@@ -18,3 +19,5 @@ class RewardsConfig(AppConfig):
         ledger_hooks.on_invoices_changed(earning.invoices_changed)
         conduct_hooks.keep_points_with(adjustments.ConductKeeper())
         conduct_hooks.on_effects_changed(earning.effects_changed)
+        # The points reasons in plain language (pages, API, exports, timelines).
+        reasons.install()

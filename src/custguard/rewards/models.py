@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from custguard.core import limits
 from custguard.customers.models import Customer
@@ -72,7 +73,7 @@ class PointsEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # What the customer holds (available + pending) moves by `points`; what is withheld by
     # `withheld`; a MATURE entry moves pending to available and has 0 here.
-    points = models.BigIntegerField(_("points"))
+    points = models.BigIntegerField(pgettext_lazy("points ledger", "points"))
     withheld = models.BigIntegerField(_("withheld"), default=0)
     on = models.DateField(_("date"))
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT,
@@ -119,7 +120,7 @@ class PointsLot(models.Model):
                               verbose_name=_("entry"))
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+", verbose_name=_("invoice"))
-    points = models.BigIntegerField(_("points"))
+    points = models.BigIntegerField(pgettext_lazy("points ledger", "points"))
     remaining = models.BigIntegerField(_("remaining"))
     earned_on = models.DateField(_("earned on"))
     available_on = models.DateField(_("available from"))
@@ -156,7 +157,7 @@ class LotUse(models.Model):
                               verbose_name=_("entry"))
     lot = models.ForeignKey(PointsLot, on_delete=models.PROTECT, related_name="uses",
                             verbose_name=_("lot"))
-    points = models.BigIntegerField(_("points"))
+    points = models.BigIntegerField(pgettext_lazy("points ledger", "points"))
 
     class Meta:
         verbose_name = _("lot use")
@@ -178,7 +179,7 @@ class InvoiceEarning(models.Model):
     # The order the invoice belongs to ("" when it names none): the per-order cap's key.
     order_key = models.CharField(_("order"), max_length=151, blank=True)
     basis = models.DecimalField(_("paid amount"), **MONEY)
-    points = models.BigIntegerField(_("points"))
+    points = models.BigIntegerField(pgettext_lazy("points ledger", "points"))
     withheld = models.BooleanField(_("withheld"), default=False)
     # The penalties and blacklist entries that withheld it (to tell overturned from lapsed).
     withheld_by = models.JSONField(_("withheld by"), default=dict, blank=True)
@@ -258,7 +259,7 @@ class Redemption(models.Model):
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions",
                                verbose_name=_("reward"))
     quantity = models.PositiveIntegerField(_("quantity"))
-    points = models.BigIntegerField(_("points"))
+    points = models.BigIntegerField(pgettext_lazy("points ledger", "points"))
     cash_amount = models.DecimalField(_("cash back"), **MONEY, null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.PLACED)

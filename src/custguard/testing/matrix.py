@@ -19,7 +19,8 @@ OUTSIDER, ANONYMOUS = "outsider", "anonymous"  # a user with no role; no credent
 ROLES = [ADMIN, CREDIT, SALES, AM, COLLEAGUE, CS, FINANCE, AUDITOR, ERP, OUTSIDER, ANONYMOUS]
 PEOPLE = [ADMIN, CREDIT, SALES, AM, COLLEAGUE, CS, FINANCE, AUDITOR]  # the staff roles
 
-APPS = ["core", "customers", "ledger", "credit", "conduct", "reports", "api"]
+APPS = ["core", "customers", "ledger", "credit", "conduct", "classification", "rewards", "reports",
+        "api"]
 
 
 def matrix(allowed: int, who: list[str], *, refused: int = 403, anonymous: int = 401,

@@ -102,6 +102,29 @@ ACTION_LABELS = {
     "conduct.appeal_review": _("Appeal under review"),
     "conduct.appeal_decide": _("Appeal decided"),
     "conduct.appeal_withdraw": _("Appeal withdrawn"),
+    "classification.run": _("Classification run"),
+    "classification.assign": _("Classes set by the monthly run"),
+    "classification.remind": _("Class reminders sent"),
+    "classification.propose": _("Class moves proposed"),
+    "classification.close": _("Classification run closed"),
+    "classification.proposal_approved": _("Class move approved"),
+    "classification.proposal_rejected": _("Class move rejected"),
+    "classification.class_change": _("Class changed"),
+    "classification.reminder_answer": _("Class reminder answered"),
+    "classification.credit_terms": _("Credit terms changed by the class"),
+    "rewards.points_earn": _("Points earned"),
+    "rewards.points_withhold": _("Points withheld"),
+    "rewards.points_release": _("Withheld points released"),
+    "rewards.points_forfeit": _("Withheld points forfeited"),
+    "rewards.points_reverse": _("Points taken back"),
+    "rewards.points_expire": _("Points expired"),
+    "rewards.points_deduct": _("Points deducted by a penalty"),
+    "rewards.points_restore": _("Deducted points given back"),
+    "rewards.points_adjust": _("Points adjusted"),
+    "rewards.points_mature": _("Points became available"),
+    "rewards.points_redeem": _("Points redeemed"),
+    "rewards.points_refund": _("Redeemed points given back"),
+    "rewards.expiry_notice": _("Told that points expire soon"),
 }
 # Keys of audit before/after values that are not fields of the audited object.
 EXTRA_FIELD_LABELS = {
@@ -129,6 +152,10 @@ EXTRA_FIELD_LABELS = {
     "recomputed": _("recomputed"),
     "difference": _("difference"),
     "fixed": _("corrected"),
+    # classification: proposals and approved moves
+    "class": _("class"),
+    "from": _("from"),
+    "to": _("to"),
 }
 # Coded values under keys that are not fields of the audited object: the field whose choices
 # label them, as (model, field).

@@ -230,6 +230,12 @@ def give_back(row: PointsEntry, taken_by: PointsEntry, today: dt.date) -> tuple[
     return change, given
 
 
+def given(row: PointsEntry, points: int) -> None:
+    """Set a give-back entry's points to what `give_back` actually returned."""
+    row.points = points
+    PointsEntry.objects.filter(pk=row.pk).update(points=points)
+
+
 def pay_off_debt(row: PointsEntry, holding: Holding, change: Change) -> Change:
     """Points that just became available pay off the customer's debt first: the lots give
     them up and the debt falls by as much (the balance is unchanged by it)."""

@@ -46,7 +46,11 @@ def adjust(actor: Actor, customer: Customer, points: object, *, note: str,
     text = limits.bounded(note, limits.REASON, "note")
     if not text:
         raise ValidationFailed(_("say why the points change"), field="note")
-    source, external_id = source.strip()[:50], external_id.strip()[:100]
+    source, external_id = source.strip(), external_id.strip()
+    if len(source) > 50:
+        raise ValidationFailed(_("at most %(n)d characters") % {"n": 50}, field="source")
+    if len(external_id) > 100:
+        raise ValidationFailed(_("at most %(n)d characters") % {"n": 100}, field="external_id")
     if external_id and not source:
         raise ValidationFailed(_("an external id needs its source"), field="source")
     if external_id:
@@ -124,10 +128,11 @@ class ConductKeeper:
                 penalty_id=penalty_id, kind=PointsEntry.Kind.RESTORE).exists():
             return 0
         accounts.lock(customer_id)
-        row = accounts.entry(actor, customer_id, PointsEntry.Kind.RESTORE, -deducted.points,
+        row = accounts.entry(actor, customer_id, PointsEntry.Kind.RESTORE, 0,
                              on=clock.today(), penalty_id=penalty_id,
                              reasons=[Reason("POINTS_PENALTY_OVERTURNED")])
         change, given = accounts.give_back(row, deducted, clock.today())
+        accounts.given(row, given)
         change.spent -= given
         accounts.apply(customer_id, change)
         accounts.audited(actor, row, penalty=penalty_id)

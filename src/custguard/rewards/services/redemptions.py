@@ -187,10 +187,11 @@ def cancel(actor: Actor, redemption: Redemption, *, reason: str) -> Redemption:
             raise _not_placed(redemption)
         taken = PointsEntry.objects.get(pk=redemption.entry_id)
         row = accounts.entry(actor, redemption.customer_id, PointsEntry.Kind.REFUND,
-                             -taken.points, on=clock.today(), note=text,
+                             0, on=clock.today(), note=text,
                              reasons=[Reason("POINTS_REDEMPTION_CANCELLED",
                                              {"reward": redemption.reward.code})])
         change, given = accounts.give_back(row, taken, clock.today())
+        accounts.given(row, given)
         change.spent -= given
         accounts.apply(redemption.customer_id, change)
         Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(

@@ -12,6 +12,16 @@
     if (event.target.matches(".js-autosubmit")) event.target.form.requestSubmit();
   });
 
+  // <input type="checkbox" data-select-all="NAME"> ticks every checkbox NAME of its form
+  // (a list's "select all" for a bulk action).
+  document.addEventListener("change", function (event) {
+    var name = event.target.dataset ? event.target.dataset.selectAll : "";
+    if (!name || !event.target.form) return;
+    Array.prototype.forEach.call(event.target.form.elements, function (el) {
+      if (el.type === "checkbox" && el.name === name) el.checked = event.target.checked;
+    });
+  });
+
   // Buttons and forms with data-confirm ask before a destructive action.
   document.addEventListener("submit", function (event) {
     var message = event.target.dataset.confirm;

@@ -1,0 +1,9 @@
+"""The rewards API: a customer's points, their entries and lots, and adjustments (points.py).
+One router, mounted at /api/v1/ by custguard.api; each module adds its own router here."""
+
+from ninja import Router
+
+from custguard.rewards.api import points
+
+router = Router()
+router.add_router("", points.router)

@@ -1,0 +1,119 @@
+"""The points ledger's reason codes in plain language (zh-Hans and English), with their numbers.
+
+The sentences are registered with the credit app's reason texts (`credit.reasons.register`,
+from `RewardsConfig.ready()` through `install()`), so `credit.reasons.describe()` words a points
+entry's reasons like any decision's:
+
+    describe({"code": "POINTS_ON_TIME_BONUS", "params": {"percent": "10", "bonus": 10}})
+    -> "Paid by the due date: 10 bonus points (10% extra)"
+
+Every code the rewards services and `policy.points` emit is here; `LABELS` are the short names
+of the codes, for where only the code is stored (the audit entry of a points entry, shown in a
+customer's timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from custguard.credit import reasons as reason_texts
+
+# Parameters of these codes that are sums of money (the others are points, percentages,
+# multipliers and codes).
+MONEY = frozenset({"paid", "basis", "new_basis"})
+
+TEMPLATES: dict[str, Promise] = {
+    # earning (policy/points.py earn)
+    "POINTS_EARNED": _("%(paid)s paid, at %(per_unit)s points per unit of currency"),
+    "POINTS_TIER_MULTIPLIER": _("Membership tier %(tier)s: points × %(multiplier)s"),
+    "POINTS_CAMPAIGN": _("Campaign %(campaign)s: points × %(multiplier)s"),
+    "POINTS_ON_TIME_BONUS": _("Paid by the due date: %(bonus)s bonus points "
+                              "(%(percent)s%% extra)"),
+    "POINTS_ORDER_CAP": _("At most %(cap)s points per order: %(capped)s points not earned"),
+    "POINTS_MONTH_CAP": _("At most %(cap)s points per calendar month: %(capped)s points not "
+                          "earned"),
+    "POINTS_FROZEN_WITHHELD": _("The customer's points are frozen: %(points)s points withheld"),
+    "POINTS_BLACKLISTED_WITHHELD": _("The customer is blacklisted: %(points)s points withheld"),
+    # what blocks earning and redeeming (policy/points.py blocked)
+    "POINTS_FROZEN": _("The customer's points are frozen: they cannot be redeemed"),
+    "POINTS_BLACKLISTED": _("The customer is blacklisted: no points are earned or redeemed"),
+    # taking back (rewards/services/earning.py)
+    "POINTS_CREDIT_NOTE": _("A credit note lowered the amount paid from %(basis)s to "
+                            "%(new_basis)s: the same share of the points is taken back"),
+    "POINTS_INVOICE_REOPENED": _("A payment was reversed and the invoice is unpaid again: its "
+                                 "points are taken back"),
+    # withheld points when the freeze or the blacklisting ends
+    "POINTS_RELEASED_OVERTURNED": _("The measure that withheld the points was overturned: the "
+                                    "points are given to the customer"),
+    "POINTS_RELEASED_ON_LAPSE": _("The freeze ended and the policy restores withheld points: "
+                                  "the points are given to the customer"),
+    "POINTS_FORFEITED_ON_LAPSE": _("The freeze ended: the withheld points are forfeited"),
+    # adjustments and conduct (rewards/services/adjustments.py)
+    "POINTS_ADJUSTED": _("Adjusted by hand"),
+    "POINTS_PENALTY_DEDUCTION": _("Deducted by a penalty: %(deducted)s of the %(asked)s points "
+                                  "it asked for"),
+    "POINTS_PENALTY_OVERTURNED": _("The penalty was overturned: the deducted points are given "
+                                   "back"),
+    # redemptions (rewards/services/redemptions.py)
+    "POINTS_REDEEMED": _("Redeemed for %(quantity)s × reward %(reward)s"),
+    "POINTS_REDEMPTION_CANCELLED": _("The redemption of reward %(reward)s was cancelled: the "
+                                     "points are given back"),
+    # the daily jobs (rewards/services/expiry.py)
+    "POINTS_HOLDING_OVER": _("Holding period over: %(points)s points (%(lots)s lots) became "
+                             "available"),
+    "POINTS_EXPIRED": _("%(points)s points (%(lots)s lots) expired unused"),
+}
+
+LABELS: dict[str, Promise] = {
+    "POINTS_EARNED": _("points for a paid invoice"),
+    "POINTS_TIER_MULTIPLIER": _("membership tier multiplier"),
+    "POINTS_CAMPAIGN": _("campaign multiplier"),
+    "POINTS_ON_TIME_BONUS": _("on-time payment bonus"),
+    "POINTS_ORDER_CAP": _("per-order cap"),
+    "POINTS_MONTH_CAP": _("monthly cap"),
+    "POINTS_FROZEN_WITHHELD": _("withheld: points frozen"),
+    "POINTS_BLACKLISTED_WITHHELD": _("withheld: blacklisted"),
+    "POINTS_FROZEN": _("points frozen"),
+    "POINTS_BLACKLISTED": _("blacklisted"),
+    "POINTS_CREDIT_NOTE": _("credit note"),
+    "POINTS_INVOICE_REOPENED": _("payment reversed"),
+    "POINTS_RELEASED_OVERTURNED": _("released: measure overturned"),
+    "POINTS_RELEASED_ON_LAPSE": _("released: freeze ended"),
+    "POINTS_FORFEITED_ON_LAPSE": _("forfeited: freeze ended"),
+    "POINTS_ADJUSTED": _("adjusted by hand"),
+    "POINTS_PENALTY_DEDUCTION": _("penalty deduction"),
+    "POINTS_PENALTY_OVERTURNED": _("penalty overturned"),
+    "POINTS_REDEEMED": _("redeemed"),
+    "POINTS_REDEMPTION_CANCELLED": _("redemption cancelled"),
+    "POINTS_HOLDING_OVER": _("holding period over"),
+    "POINTS_EXPIRED": _("expired"),
+}
+
+
+def describe_all(reasons: Iterable[Mapping[str, Any]]) -> list[reason_texts.ReasonText]:
+    """A points entry's stored reasons as sentences in the active language."""
+    return reason_texts.describe_all(reasons)
+
+
+def label(code: str) -> str:
+    return str(LABELS.get(code, code))
+
+
+def _audited_reasons(value: Any) -> str:
+    """The reasons of a points entry's audit entry (codes only) in a customer's timeline."""
+    if not isinstance(value, list):
+        return str(value)
+    return str(_("; ")).join(label(str(code)) for code in value)
+
+
+def install() -> None:
+    """Register the texts (RewardsConfig.ready): the reasons with credit's reason texts, the
+    audited reason codes with the customer timeline."""
+    from custguard.customers.views.common import register_value_formatter
+
+    reason_texts.register(TEMPLATES, money=MONEY)
+    register_value_formatter("rewards.pointsentry", "reasons", _audited_reasons)
