@@ -18,11 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,39 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_customers import drop_postgres, scratch_postgres  # noqa: E402
+import ledger_bench  # noqa: E402
 from rescore import load, time_group_by  # noqa: E402
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--invoices", type=int, default=200_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--seed", type=int, default=20250630)
-    return parser.parse_args()
-
-
 def main() -> int:
-    args = parse_args()
-    workdir = tempfile.mkdtemp(prefix="cg-bench-abc-")
-    os.environ["CUSTGUARD_DATA_DIR"] = workdir
-    os.environ.setdefault("CUSTGUARD_SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("CUSTGUARD_AUDIT_KEY", secrets.token_urlsafe(32))
-    os.environ["CUSTGUARD_DEBUG"] = "false"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "custguard.settings"
-    scratch = scratch_postgres(args.database_url) if args.database_url else None
-    os.environ["CUSTGUARD_DATABASE_URL"] = (scratch[2] if scratch is not None
-                                            else "sqlite:///bench.sqlite3")
-    try:
-        return run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if scratch is not None:
-            drop_postgres(scratch[0], scratch[1])
-        shutil.rmtree(workdir, ignore_errors=True)
+    args = ledger_bench.parse_args(__doc__.splitlines()[0], 10000, 200000)
+    return ledger_bench.in_scratch_database(args, "cg-bench-abc-", run)
 
 
 def run(args: argparse.Namespace) -> int:
