@@ -7,6 +7,7 @@ Input is one plain record per customer; output is decisions with reason codes an
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -123,7 +124,7 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, 28))
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)

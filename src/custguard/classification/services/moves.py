@@ -37,6 +37,14 @@ def decide(actor: Actor, proposal: ClassProposal, *, approve: bool,
     status = ClassProposal.Status.APPROVED if approve else ClassProposal.Status.REJECTED
     now = clock.now()
     with transaction.atomic(), audit.deferred():
+        current = (CustomerClass.objects.select_for_update()
+                   .filter(customer_id=proposal.customer_id).values_list("abc", flat=True)
+                   .first())
+        if approve and current != proposal.from_class:
+            raise Conflict(_("the customer is in class %(now)s now, not %(from)s: the move no "
+                             "longer applies") % {"now": current or "-",
+                                                  "from": proposal.from_class},
+                           field="status")
         if not ClassProposal.objects.filter(pk=proposal.pk,
                                             status=ClassProposal.Status.PROPOSED).update(
                 status=status, decided_at=now, decided_by=actor.user, note=text):

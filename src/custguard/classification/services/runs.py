@@ -8,6 +8,7 @@ policy's close day and time, keeping the month's report.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,10 +46,10 @@ CLASSIFIED = [CustomerStatus.ACTIVE, CustomerStatus.DORMANT]
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier (the month's last day when it is shorter)."""
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
-    return dt.date(year, month + 1, 1) if day.day == 1 else dt.date(
-        year, month + 1, min(day.day, 28))
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def gather(rules: AbcShares, today: dt.date) -> list[ClassFacts]:
@@ -119,9 +120,15 @@ def run_month(actor: Actor, today: dt.date | None = None,
                 "month": month.strftime("%Y-%m")}, field="month")
         now = clock.now()
         if run is None:
-            run = ClassificationRun.objects.create(
-                month=month, policy_version=version, ran_at=now,
-                ran_by=actor.label[:150], closes_at=closes_at(rules, month))
+            try:
+                with transaction.atomic():
+                    run = ClassificationRun.objects.create(
+                        month=month, policy_version=version, ran_at=now,
+                        ran_by=actor.label[:150], closes_at=closes_at(rules, month))
+            except IntegrityError:  # another run of the month started at the same moment
+                raise Conflict(_("the classification of %(month)s is being run; try again "
+                                 "when it is done") % {"month": month.strftime("%Y-%m")},
+                               field="month") from None
         else:
             ClassificationRun.objects.filter(pk=run.pk).update(
                 policy_version=version, ran_at=now, ran_by=actor.label[:150])
