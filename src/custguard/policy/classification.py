@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .decisions import Decision, Reason
-from .schema import AbcShares
+from .schema_rewards import AbcShares
 
 HUNDRED = Decimal(100)
 CLASSES = ("A", "B", "C")

@@ -14,7 +14,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from .codes import PointsExpiry
 from .decisions import Decision, Reason
-from .schema import PointsRules
+from .schema_rewards import PointsRules
 
 HUNDRED = Decimal(100)
 ONE = Decimal(1)

@@ -18,12 +18,11 @@ if TYPE_CHECKING:
         BlacklistCriterion,
         Conduct,
         GradeBand,
-        MembershipTier,
         PenaltyStep,
         PenaltyTrigger,
         ScoreBin,
-        ValueTier,
     )
+    from .schema_rewards import MembershipTier, ValueTier
 
 
 def check_bins(bins: Sequence[ScoreBin]) -> list[Issue]:

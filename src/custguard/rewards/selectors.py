@@ -26,7 +26,7 @@ from custguard.core.services.policies import policy_in_force
 from custguard.customers.models import Customer, Standing
 from custguard.customers.selectors import customers_for, sees_all_customers
 from custguard.policy import points as rules_of
-from custguard.policy.schema import PointsRules
+from custguard.policy.schema_rewards import PointsRules
 from custguard.rewards.models import PointsAccount, PointsEntry, PointsLot
 
 Who = User | Actor

@@ -38,7 +38,7 @@ from custguard.customers.models import Customer, CustomerStatus
 from custguard.ledger.models import Allocation, Invoice
 from custguard.policy.classification import ClassFacts, Move, move, rank
 from custguard.policy.decisions import Decision
-from custguard.policy.schema import AbcShares
+from custguard.policy.schema_rewards import AbcShares
 
 ZERO = Decimal("0.00")
 AUDIT_BATCH = 500  # class changes listed per audit entry

@@ -10,7 +10,7 @@ from custguard.classification.models import CustomerClass
 from custguard.core.actors import Actor
 from custguard.credit.services import scoring
 from custguard.customers.models import Standing
-from custguard.policy.schema import Classification
+from custguard.policy.schema_rewards import Classification
 
 FIELDS = ["abc_class", "priority_allocation", "payment_term_bonus_days"]
 

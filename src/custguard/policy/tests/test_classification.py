@@ -12,7 +12,7 @@ import pytest
 from custguard.policy import load_default_policy
 from custguard.policy.classification import ClassFacts, growth_percent, move, rank
 from custguard.policy.documents import document_data, validate_policy_data
-from custguard.policy.schema import AbcShares
+from custguard.policy.schema_rewards import AbcShares
 
 D = Decimal
 TODAY = dt.date(2025, 6, 30)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from custguard.policy import load_default_policy
 from custguard.policy.documents import document_data, parse_policy_data, validate_policy_data
 from custguard.policy.points import EarnContext, PaidInvoice, earn, expires_on, taken_back
-from custguard.policy.schema import PointsRules
+from custguard.policy.schema_rewards import PointsRules
 
 D = Decimal
 DAY = dt.date(2025, 6, 30)
