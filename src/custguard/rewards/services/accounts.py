@@ -154,14 +154,24 @@ def new_lot(row: PointsEntry, points: int, *, earned_on: dt.date, available_on: 
             invoice_id: int | None = None) -> tuple[PointsLot, Change]:
     """A lot of `points` from entry `row`, and its effect on the counters (before any debt is
     paid off with it: see `pay_off_debt`)."""
-    available = available_on <= today
-    lot = PointsLot.objects.create(customer_id=row.customer_id, entry=row,
-                                   invoice_id=invoice_id, points=points, remaining=points,
-                                   earned_on=earned_on,
-                                   available_on=max(available_on, earned_on),
-                                   expires_on=max(expires_on, available_on),
-                                   available=available)
-    return lot, Change(available=points) if available else Change(pending=points)
+    lot = unsaved_lot(row.customer_id, points, earned_on=earned_on,
+                      available_on=available_on, expires_on=expires_on, today=today,
+                      invoice_id=invoice_id)
+    lot.entry = row
+    lot.save(force_insert=True)
+    return lot, Change(available=points) if lot.available else Change(pending=points)
+
+
+def unsaved_lot(customer_id: int, points: int, *, earned_on: dt.date, available_on: dt.date,
+                expires_on: dt.date, today: dt.date,
+                invoice_id: int | None = None) -> PointsLot:
+    """A lot not yet written (its entry is set by the caller): available once its holding is
+    over, never available before it was earned nor expiring before it is available."""
+    available_on = max(available_on, earned_on)
+    return PointsLot(customer_id=customer_id, invoice_id=invoice_id, points=points,
+                     remaining=points, earned_on=earned_on, available_on=available_on,
+                     expires_on=max(expires_on, available_on),
+                     available=available_on <= today)
 
 
 def _open_lots(customer_id: int, *, available: bool) -> list[PointsLot]:

@@ -209,14 +209,13 @@ class _Earner:
         if withheld:
             change.withheld += points
         else:
-            available_on = rules_of.available_on(self.rules, earned_on)
-            available = available_on <= self.today
-            lot = PointsLot(customer_id=state.customer_id, invoice_id=state.pk, points=points,
-                            remaining=points, earned_on=earned_on, available_on=available_on,
-                            expires_on=max(rules_of.expires_on(self.rules, earned_on),
-                                           available_on), available=available)
+            lot = accounts.unsaved_lot(
+                state.customer_id, points, earned_on=earned_on,
+                available_on=rules_of.available_on(self.rules, earned_on),
+                expires_on=rules_of.expires_on(self.rules, earned_on), today=self.today,
+                invoice_id=state.pk)
             change.earned += points
-            if available:
+            if lot.available:
                 change.available += points
             else:
                 change.pending += points
