@@ -378,7 +378,7 @@ class Complaints(PolicyModel):
 
 
 class PolicyDocument(PolicyModel):
-    schema_version: Literal[2]
+    schema_version: Literal[3]
     meta: Meta
     violation_types: tuple[ViolationType, ...] = Field(min_length=1)
     penalty_ladder: tuple[PenaltyStep, ...] = Field(min_length=1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-CURRENT_SCHEMA = 2
+CURRENT_SCHEMA = 3
 
 
 def _points_1_to_2(points: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +63,29 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
+# Schema 2 → 3 (coupons, membership tiers, value segments): each section's step is below.
+
+
+def _coupons_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    return document
+
+
+def _tiers_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    return document
+
+
+def _segments_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    return document
+
+
+def _from_2(data: dict[str, Any]) -> dict[str, Any]:
+    upgraded = {**data, "schema_version": 3}
+    for step in (_coupons_2_to_3, _tiers_2_to_3, _segments_2_to_3):
+        upgraded = step(upgraded)
+    return upgraded
+
+
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1, 2: _from_2}
 
 
 def upgraded(data: object) -> object:
