@@ -24,7 +24,7 @@ from custguard.credit import reasons as reason_texts
 
 # Parameters of these codes that are sums of money (the others are ranks, scores, percentages,
 # dates and codes).
-MONEY = frozenset({"paid_sales"})
+MONEY = frozenset({"paid_sales", "min_sales"})
 
 TEMPLATES: dict[str, Promise] = {
     # the ranking (policy/classification.py rank)
@@ -53,6 +53,10 @@ TEMPLATES: dict[str, Promise] = {
                                     "needed to move up"),
     # classification/services/moves.py
     "CLASS_MOVE_APPROVED": _("The proposed move was approved"),
+    # the value segment (policy/classification.py value_segment)
+    "SEGMENT_BY_VALUE": _("Value segment %(segment)s: paid sales %(paid_sales)s (at least "
+                          "%(min_sales)s) and growth %(growth_percent)s%% (at least "
+                          "%(min_growth_percent)s%%)"),
 }
 
 LABELS: dict[str, Promise] = {
@@ -68,6 +72,7 @@ LABELS: dict[str, Promise] = {
     "CLASS_ABOVE_SHARE": _("above its class's share"),
     "CLASS_UPGRADE_NEEDS_GROWTH": _("too little growth to move up"),
     "CLASS_MOVE_APPROVED": _("move approved"),
+    "SEGMENT_BY_VALUE": _("value segment"),
 }
 
 

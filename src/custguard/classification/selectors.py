@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from custguard.classification.models import (
@@ -32,8 +33,9 @@ from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import NotFound, ValidationFailed
 from custguard.core.models import User
+from custguard.core.services.policies import policy_in_force
 from custguard.customers import selectors as customer_selectors
-from custguard.customers.models import Customer, Region
+from custguard.customers.models import Customer, Region, Standing
 
 CLASSES = [code for code, _label in CLASS_CHOICES]
 # The moves a proposal can make: one class up or down.
@@ -246,3 +248,33 @@ def reminder_in_scope(who: User | Actor, pk: int) -> ClassReminder:
     if reminder is None:
         raise NotFound(_("class reminder %(id)s not found") % {"id": pk})
     return reminder
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    code: str
+    description: str
+    team: str
+    care_interval_days: int | None
+    account_manager: str  # the responsible person for ACCOUNT_MANAGER segments, else ""
+
+
+TEAM_LABELS = {"ACCOUNT_MANAGER": gettext_lazy("account manager"),
+               "SALES_TEAM": gettext_lazy("sales team"), "MARKETING": gettext_lazy("marketing")}
+
+
+def segment_of(customer: Customer) -> SegmentView | None:
+    """The customer's value segment (as the last monthly run set it) described by the policy in
+    force; None before the first run. A code the policy no longer has is shown as it is."""
+    code = Standing.objects.filter(pk=customer.pk).values_list("value_segment",
+                                                                flat=True).first()
+    if not code:
+        return None
+    tier = policy_in_force()[1].classification.value_tier(code)
+    if tier is None:
+        return SegmentView(code, code, "", None, "")
+    manager = customer.account_manager
+    return SegmentView(
+        code, tier.description(get_language() or "zh-hans"), tier.team, tier.care_interval_days,
+        (manager.get_full_name() or manager.username) if tier.team == "ACCOUNT_MANAGER"
+        and manager is not None else "")

@@ -7,10 +7,13 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from custguard.core.errors import ValidationFailed
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
+from custguard.core.services.policies import policy_in_force
 from custguard.customers import selectors
 from custguard.customers.models import Customer, CustomerKind, CustomerStatus, ValueTier
 
@@ -40,6 +43,18 @@ def region_filter_choices() -> list[tuple[str, Any]]:
     return choices + ([(_("Other"), orphans)] if orphans else [])
 
 
+def value_segment_choices() -> list[tuple[str, str]]:
+    """The value segments of the policy in force (the monthly run sets them); none before a
+    policy is published."""
+    try:
+        policy = policy_in_force()[1]
+    except ValidationFailed:
+        return []
+    language = get_language() or "zh-hans"
+    return [(tier.code, tier.description(language))
+            for tier in policy.classification.value_tiers]
+
+
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"), method="filter_q",
@@ -51,6 +66,9 @@ class CustomerFilter(django_filters.FilterSet):
                                        empty_label=_("All"))
     value_tier = django_filters.ChoiceFilter(label=_("value tier"), choices=ValueTier.choices,
                                              empty_label=_("All"))
+    value_segment = django_filters.ChoiceFilter(
+        label=_("value segment"), choices=value_segment_choices,
+        field_name="standing__value_segment", empty_label=_("All"))
     account_manager = django_filters.ModelChoiceFilter(
         label=_("account manager"), queryset=User.objects.none(), empty_label=_("All"))
     status = django_filters.ChoiceFilter(label=_("status"), choices=CustomerStatus.choices,
@@ -58,7 +76,8 @@ class CustomerFilter(django_filters.FilterSet):
 
     class Meta:
         model = Customer
-        fields = ["q", "region", "kind", "value_tier", "account_manager", "status"]
+        fields = ["q", "region", "kind", "value_tier", "value_segment", "account_manager",
+                  "status"]
         form = CustomerFilterForm
 
     def __init__(self, data: Any = None, queryset: QuerySet[Customer] | None = None, *,

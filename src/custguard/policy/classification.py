@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .decisions import Decision, Reason
-from .schema_rewards import AbcShares
+from .schema_rewards import AbcShares, ValueTier
 
 HUNDRED = Decimal(100)
 CLASSES = ("A", "B", "C")
@@ -162,3 +162,19 @@ def move(rules: AbcShares, current: str | None, ranked: Decision[Ranked],
             "growth_percent": target.growth,
             "needed_percent": rules.upgrade_min_growth_percent}), *reasons))
     return Decision(Move("PROPOSE", step), (Reason("CLASS_ABOVE_SHARE"), *reasons))
+
+
+def value_segment(tiers: Sequence[ValueTier], paid_sales: Decimal,
+                  previous_sales: Decimal) -> Decision[ValueTier]:
+    """The first value segment whose thresholds the customer's paid sales and growth meet (the
+    policy's last segment has none, so there always is one)."""
+    growth = growth_percent(paid_sales, previous_sales)
+    for tier in tiers:
+        if paid_sales >= tier.min_sales_12m and (
+                tier.min_growth_percent is None or growth >= tier.min_growth_percent):
+            return Decision(tier, (Reason("SEGMENT_BY_VALUE", {
+                "segment": tier.code, "paid_sales": paid_sales, "min_sales": tier.min_sales_12m,
+                "growth_percent": growth,
+                "min_growth_percent": "-" if tier.min_growth_percent is None
+                else tier.min_growth_percent}),))
+    raise ValueError("the policy's last value segment must take every customer")

@@ -75,14 +75,33 @@ class AbcShares(PolicyModel):
 
 
 class ValueTier(PolicyModel):
-    """Tiers are tried in order; the first whose thresholds are all met applies. The last tier
-    must have no thresholds so that every customer gets one."""
+    """A value segment (战略 / 重要 / 一般 / 潜在), set with the monthly classification run.
+    Segments are tried in order; the first whose thresholds are all met applies: paid sales over
+    the run's sales window (min_sales_12m: the window is 12 months by default) and growth on the
+    window before. The last segment has no thresholds so that every customer gets one. `team`
+    is who looks after the segment: ACCOUNT_MANAGER (the customer's named account manager, with
+    a care visit every care_interval_days), SALES_TEAM or MARKETING (follow-up)."""
 
     code: Code
     min_sales_12m: Amount
     min_growth_percent: Annotated[Number, Field(ge=-100, le=10_000)] | None
+    team: Literal["ACCOUNT_MANAGER", "SALES_TEAM", "MARKETING"]
+    care_interval_days: Annotated[int, Field(strict=True, ge=1, le=366)] | None
     description_zh: Text
     description_en: Text
+
+    @model_validator(mode="after")
+    def _care(self) -> ValueTier:
+        if self.team == "ACCOUNT_MANAGER" and self.care_interval_days is None:
+            raise_issues("ValueTier", [(("care_interval_days",),
+                                        "ACCOUNT_MANAGER needs care_interval_days")])
+        if self.team != "ACCOUNT_MANAGER" and self.care_interval_days is not None:
+            raise_issues("ValueTier", [(("care_interval_days",), "applies only to "
+                                        f"ACCOUNT_MANAGER, not {self.team}")])
+        return self
+
+    def description(self, language: str) -> str:
+        return self.description_zh if language.startswith("zh") else self.description_en
 
 
 class MembershipTier(PolicyModel):
@@ -126,6 +145,9 @@ class Classification(PolicyModel):
 
     def treatment(self, abc: str) -> ClassTreatment:
         return next(item for item in self.treatments if item.abc == abc)
+
+    def value_tier(self, code: str) -> ValueTier | None:
+        return next((item for item in self.value_tiers if item.code == code), None)
 
     @field_validator("value_tiers")
     @classmethod

@@ -13,6 +13,11 @@ window are kept; the ranking it did not describe becomes the plainest one: paid 
 customers in one ranking, no class by rule or for new customers, reminders answered within 7
 days, the run on the 25th closing on the 27th at 17:00, and no class treated differently from
 another. Nothing was classified under version 1.
+
+Schema 2 → 3 (value segments): version 2's value tiers decided nothing (no run used them); each
+keeps its thresholds and gets the team that looks after it by the company's rules — strategic
+and important customers their account manager (a care visit every 30 and 90 days), potential
+ones marketing, every other segment the sales team.
 """
 
 from __future__ import annotations
@@ -63,25 +68,22 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-# Schema 2 → 3 (coupons, membership tiers, value segments): each section's step is below.
-
-
-def _coupons_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
-    return document
-
-
-def _tiers_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
-    return document
-
-
-def _segments_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
-    return document
+_TEAMS = {"STRATEGIC": ("ACCOUNT_MANAGER", 30), "IMPORTANT": ("ACCOUNT_MANAGER", 90),
+          "POTENTIAL": ("MARKETING", None)}
 
 
 def _from_2(data: dict[str, Any]) -> dict[str, Any]:
     upgraded = {**data, "schema_version": 3}
-    for step in (_coupons_2_to_3, _tiers_2_to_3, _segments_2_to_3):
-        upgraded = step(upgraded)
+    classification = data.get("classification")
+    if isinstance(classification, Mapping) and isinstance(classification.get("value_tiers"),
+                                                          list):
+        tiers = []
+        for tier in classification["value_tiers"]:
+            if isinstance(tier, Mapping):
+                team, care = _TEAMS.get(str(tier.get("code")), ("SALES_TEAM", None))
+                tier = {"team": team, "care_interval_days": care, **tier}
+            tiers.append(tier)
+        upgraded["classification"] = {**classification, "value_tiers": tiers}
     return upgraded
 
 

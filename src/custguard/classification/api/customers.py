@@ -30,6 +30,16 @@ from custguard.customers.selectors import customer_in_scope
 router = Router(tags=["classification"])
 
 
+class ValueSegmentOut(Schema):
+    code: str = Field(description="a code of the policy's value tiers, e.g. STRATEGIC")
+    description: str = Field(description="in the request's language")
+    team: str = Field(description="ACCOUNT_MANAGER | SALES_TEAM | MARKETING; empty when the "
+                                  "policy in force no longer has the segment")
+    care_interval_days: int | None = Field(description="days between care visits by the "
+                                                       "account manager")
+    account_manager: str = Field(description="the responsible person for ACCOUNT_MANAGER")
+
+
 class CustomerClassOut(Schema):
     customer: CustomerRef
     abc: str | None = Field(description="A, B or C; null before the customer's first run")
@@ -38,6 +48,8 @@ class CustomerClassOut(Schema):
     run: str | None = Field(description="the month (YYYY-MM) of the run that set it")
     policy_version: int | None
     reasons: list[ReasonOut] = Field(description="why, from the change that set the class")
+    value_segment: ValueSegmentOut | None = Field(description="the value segment the last "
+                                                              "monthly run set; null before")
 
 
 @router.get("/customers/{id_or_code}/class", response=CustomerClassOut,
@@ -47,13 +59,16 @@ def get_class(request: HttpRequest, id_or_code: str) -> Any:
     require(actor, "classification.view_customerclass")
     customer = customer_in_scope(actor, id_or_code, "id_or_code")
     current = selectors.class_of(customer)
+    segment = selectors.segment_of(customer)
+    segment_out = vars(segment) if segment is not None else None
     if current is None:
         return {"customer": customer_ref(customer), "abc": None, "since": None, "kind": None,
-                "run": None, "policy_version": None, "reasons": []}
+                "run": None, "policy_version": None, "reasons": [], "value_segment": segment_out}
     change = current.change
     return {"customer": customer_ref(customer), "abc": current.abc, "since": current.since,
             "kind": change.kind, "run": month_text(change.run.month if change.run else None),
-            "policy_version": change.policy_version, "reasons": reasons.as_out(change.reasons)}
+            "policy_version": change.policy_version, "reasons": reasons.as_out(change.reasons),
+            "value_segment": segment_out}
 
 
 class ClassChangeOut(Schema):

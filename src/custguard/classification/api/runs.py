@@ -132,6 +132,7 @@ class ClassRunResultOut(Schema):
     superseded: int = Field(description="open proposals this run replaced")
     treated: int = Field(description="customers whose class treatment (order priority, "
                                      "payment term bonus) changed")
+    segmented: int = Field(description="customers whose value segment changed")
 
 
 @router.post("/classification/runs", response={200: ClassRunResultOut, 201: ClassRunResultOut},
@@ -149,4 +150,5 @@ def run_now(request: HttpRequest, payload: ClassRunIn) -> Any:
     return Status(201 if created else 200, {
         "run": run_out(result.run), "created": created, "assigned": result.assigned,
         "reminded": result.reminded, "proposed": result.proposed,
-        "superseded": result.superseded, "treated": result.treated})
+        "superseded": result.superseded, "treated": result.treated,
+        "segmented": result.segmented})

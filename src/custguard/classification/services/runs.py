@@ -28,7 +28,7 @@ from custguard.classification.models import (
     ClassReminder,
     CustomerClass,
 )
-from custguard.classification.services import treatments
+from custguard.classification.services import segments, treatments
 from custguard.core import clock
 from custguard.core.actors import Actor
 from custguard.core.errors import Conflict, PermissionRefused
@@ -91,6 +91,7 @@ class RunResult:
     proposed: int = 0
     superseded: int = 0
     treated: int = 0  # standing rows whose class treatment changed
+    segmented: int = 0  # customers whose value segment changed
 
 
 def closes_at(rules: AbcShares, month: dt.date) -> dt.datetime:
@@ -136,12 +137,13 @@ def run_month(actor: Actor, today: dt.date | None = None,
         decisions = rank(rules, facts, today)
         result = _act(actor, run, version, rules, decisions, today, now)
         result.treated = treatments.apply(actor, policy.classification)
+        result.segmented = segments.apply(actor, run, policy.classification, facts)
         ClassificationRun.objects.filter(pk=run.pk).update(customers=len(decisions))
         audit.record(actor, "classification.run", run, after={
             "month": month, "policy_version": version, "customers": len(decisions),
             "assigned": result.assigned, "reminded": result.reminded,
             "proposed": result.proposed, "superseded": result.superseded,
-            "treated": result.treated})
+            "treated": result.treated, "segmented": result.segmented})
         if progress is not None:
             progress(len(decisions))
     result.run = ClassificationRun.objects.get(pk=run.pk)

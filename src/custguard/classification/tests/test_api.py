@@ -322,7 +322,7 @@ def test_an_overdue_reminder_and_an_empty_answer(api: Api, world: dict[str, Any]
 EMITTED = ["CLASS_INITIAL", "CLASS_RANKED_A", "CLASS_RANKED_B", "CLASS_RANKED_C",
            "CLASS_C_BY_RULE", "CLASS_NEW_CUSTOMER", "CLASS_A_BELOW_SHARE",
            "CLASS_A_BELOW_SHARE_AGAIN", "CLASS_BELOW_SHARE", "CLASS_ABOVE_SHARE",
-           "CLASS_UPGRADE_NEEDS_GROWTH", "CLASS_MOVE_APPROVED"]
+           "CLASS_UPGRADE_NEEDS_GROWTH", "CLASS_MOVE_APPROVED", "SEGMENT_BY_VALUE"]
 
 
 def test_every_code_is_worded_with_its_numbers() -> None:
@@ -341,5 +341,6 @@ def test_every_code_is_worded_with_its_numbers() -> None:
             text = describe({"code": code, "params": {
                 "position": 1, "of": 2, "score": "50", "paid_sales": "1000", "region": "11",
                 "growth_percent": "5", "on_time_percent": "-", "needed_percent": "10",
-                "kind": "individual", "months": 3, "since": "2025-01-01"}})
+                "kind": "individual", "months": 3, "since": "2025-01-01",
+                "segment": "IMPORTANT", "min_sales": "2000000", "min_growth_percent": "-"}})
             assert code not in text, text  # worded, not the code's fallback

@@ -9,8 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from custguard.policy import load_default_policy
-from custguard.policy.classification import ClassFacts, growth_percent, move, rank
+from custguard.policy import load_default_policy, upgrades
+from custguard.policy.classification import (
+    ClassFacts,
+    growth_percent,
+    move,
+    rank,
+    value_segment,
+)
 from custguard.policy.documents import document_data, validate_policy_data
 from custguard.policy.schema_rewards import AbcShares
 
@@ -99,3 +105,57 @@ def test_bad_abc_rules_are_refused_at_their_path(changes: dict[str, object],
 def test_the_default_rules_are_the_companys() -> None:
     assert isinstance(RULES, AbcShares)
     assert (RULES.a_percent, RULES.b_percent, RULES.c_percent) == (D(20), D(50), D(30))
+
+
+# --- value segments ---------------------------------------------------------------------------
+
+SEGMENTS = load_default_policy().classification.value_tiers
+
+
+@pytest.mark.parametrize(("paid", "previous", "segment"), [
+    (10_000_000, 0, "STRATEGIC"),
+    (2_000_000, 5_000_000, "IMPORTANT"),  # falling sales still count as contribution
+    (300_000, 200_000, "POTENTIAL"),  # growth 50 % >= 30 %
+    (300_000, 250_000, "GENERAL"),  # growth 20 %: too little
+    (199_999, 0, "GENERAL"),
+    (0, 0, "GENERAL"),
+])
+def test_the_first_segment_whose_thresholds_are_met_applies(paid: int, previous: int,
+                                                            segment: str) -> None:
+    decision = value_segment(SEGMENTS, D(paid), D(previous))
+    assert decision.outcome.code == segment
+    assert decision.reasons[0].code == "SEGMENT_BY_VALUE"
+    assert decision.reasons[0].params["growth_percent"] == growth_percent(D(paid), D(previous))
+
+
+@pytest.mark.parametrize(("index", "changes", "path"), [
+    (0, {"care_interval_days": None}, "classification.value_tiers[0].care_interval_days"),
+    (3, {"care_interval_days": 30}, "classification.value_tiers[3].care_interval_days"),
+    (3, {"team": "NOBODY"}, "classification.value_tiers[3].team"),
+])
+def test_bad_segment_teams_are_refused_at_their_path(index: int, changes: dict[str, object],
+                                                     path: str) -> None:
+    data = copy.deepcopy(document_data(load_default_policy()))
+    classification = data["classification"]
+    assert isinstance(classification, dict)
+    classification["value_tiers"][index].update(changes)
+    assert [problem.path for problem in validate_policy_data(data)] == [path]
+
+
+def test_a_schema_2_document_gets_the_team_of_each_segment() -> None:
+    data = copy.deepcopy(document_data(load_default_policy()))
+    data["schema_version"] = 2
+    classification = data["classification"]
+    assert isinstance(classification, dict)
+    for tier in classification["value_tiers"]:
+        del tier["team"], tier["care_interval_days"]
+    classification["value_tiers"].insert(3, {**classification["value_tiers"][2],
+                                             "code": "OTHER"})
+    upgraded = upgrades.upgraded(data)
+    assert isinstance(upgraded, dict)
+    assert [(t["code"], t["team"], t["care_interval_days"])
+            for t in upgraded["classification"]["value_tiers"]] == [
+        ("STRATEGIC", "ACCOUNT_MANAGER", 30), ("IMPORTANT", "ACCOUNT_MANAGER", 90),
+        ("POTENTIAL", "MARKETING", None), ("OTHER", "SALES_TEAM", None),
+        ("GENERAL", "SALES_TEAM", None)]
+    assert validate_policy_data(upgraded) == []
