@@ -254,6 +254,11 @@ class Standing(StandingFields):
     priority_allocation = models.BooleanField(_("priority allocation"), default=False)
     payment_term_bonus_days = models.PositiveSmallIntegerField(_("payment term bonus (days)"),
                                                                default=0)
+    # The membership tier (the membership app keeps it): earning reads its multiplier from the
+    # policy, coupons and communications use it as a condition, credit adds its bonus days.
+    tier = models.CharField(_("membership tier"), max_length=20, blank=True)
+    tier_term_bonus_days = models.PositiveSmallIntegerField(_("payment term bonus of the tier "
+                                                              "(days)"), default=0)
     # The value segment (战略/重要/一般/潜在, a code of the policy's value tiers), recomputed
     # with the monthly classification run; the customer's own value_tier is staff's assessment.
     value_segment = models.CharField(_("value segment"), max_length=20, blank=True)
