@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - started
         print(f"{label:<34} {seconds:8.2f} s  {seconds / group_by:6.1f}x the GROUP BY  "
               f"(assigned {result.assigned:,}, reminded {result.reminded:,}, proposed "
-              f"{result.proposed:,}, treated {result.treated:,})")
+              f"{result.proposed:,}, treated {result.treated:,}, "
+              f"segmented {result.segmented:,})")
         return seconds
 
     timed("first run (every class set)", today.replace(day=25))

@@ -74,7 +74,8 @@ STANDING_COLUMNS = ["customer_id", "score", "grade", "credit_limit", "posted", "
                     "status", "points_balance", "payment_terms_days", "limit_overridden",
                     "terms_overridden", "scored_at", "next_review_on",
                     "penalty_prepay_only", "penalty_limit_percent", "points_frozen",
-                    "abc_class", "priority_allocation", "payment_term_bonus_days"]
+                    "abc_class", "priority_allocation", "payment_term_bonus_days",
+                    "tier", "tier_term_bonus_days", "value_segment"]
 ORDER_COLUMNS = ["id", "source", "external_id", "number", "amount", "recorded_at",
                  "recorded_by", "customer_id", "kind", "ordered_on", "cancels_id"]
 INVOICE_COLUMNS = ["id", "source", "external_id", "number", "amount", "recorded_at",
@@ -242,7 +243,7 @@ class Generator:
         rows["standing"].append((pk, None, "", Decimal("0.00"), posted, Decimal("0.00"),
                                  overdue, oldest, False, False, False, False, None, now,
                                  "active", 0, 0, False, False, None, None,
-                                 False, Decimal("100.00"), False, "", False, 0))
+                                 False, Decimal("100.00"), False, "", False, 0, "", 0, ""))
 
 
 def insert(connection: Any, table: str, columns: Sequence[str],
