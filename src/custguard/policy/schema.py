@@ -50,6 +50,7 @@ from .codes import (
     Severity,
     ViolationCategory,
 )
+from .schema_membership import Membership
 from .schema_rewards import Classification, PointsRules
 from .schema_rules import (
     check_bins,
@@ -388,6 +389,7 @@ class PolicyDocument(PolicyModel):
     blacklist: Blacklist
     classification: Classification
     points: PointsRules
+    membership: Membership
     alerts: tuple[AlertRule, ...]
     appeals: Appeals
     complaints: Complaints

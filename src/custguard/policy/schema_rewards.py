@@ -1,5 +1,5 @@
 """The policy's sections about rewarding customers: the classification (monthly ABC shares and
-score, value tiers, membership tiers, the treatment of each class) and the points rules. Part
+score, value tiers, the treatment of each class) and the points rules. Part
 of the policy document (`schema.PolicyDocument`), kept apart so that neither file grows past
 what one reader takes in; the same rules as schema.py apply (no defaults that decide anything).
 """
@@ -25,7 +25,7 @@ from .base import (
     raise_issues,
 )
 from .codes import PointsExpiry, Rounding
-from .schema_rules import check_membership_tiers, check_value_tiers
+from .schema_rules import check_value_tiers
 
 
 class AbcShares(PolicyModel):
@@ -104,18 +104,6 @@ class ValueTier(PolicyModel):
         return self.description_zh if language.startswith("zh") else self.description_en
 
 
-class MembershipTier(PolicyModel):
-    """Tiers from the entry tier upward; a customer reaches a tier when its points balance or its
-    12-month sales meet that tier's threshold."""
-
-    code: Code
-    min_points: Annotated[int, Field(strict=True, ge=0)]
-    min_sales_12m: Amount
-    points_multiplier: Annotated[Number, Field(ge=1, le=10)]
-    description_zh: Text
-    description_en: Text
-
-
 class ClassTreatment(PolicyModel):
     """How a class is treated: scarce goods first (the order gate says so), days added to the
     payment terms the grade gives, promotion support and first access to new products (lists
@@ -132,7 +120,6 @@ class Classification(PolicyModel):
     abc: AbcShares
     treatments: tuple[ClassTreatment, ...]
     value_tiers: tuple[ValueTier, ...] = Field(min_length=1)
-    membership_tiers: tuple[MembershipTier, ...] = Field(min_length=1)
 
     @field_validator("treatments")
     @classmethod
@@ -153,12 +140,6 @@ class Classification(PolicyModel):
     @classmethod
     def _value_tiers(cls, value: tuple[ValueTier, ...]) -> tuple[ValueTier, ...]:
         raise_issues("Classification", check_value_tiers(value))
-        return value
-
-    @field_validator("membership_tiers")
-    @classmethod
-    def _membership_tiers(cls, value: tuple[MembershipTier, ...]) -> tuple[MembershipTier, ...]:
-        raise_issues("Classification", check_membership_tiers(value))
         return value
 
 

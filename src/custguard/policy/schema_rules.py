@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         PenaltyTrigger,
         ScoreBin,
     )
-    from .schema_rewards import MembershipTier, ValueTier
+    from .schema_rewards import ValueTier
 
 
 def check_bins(bins: Sequence[ScoreBin]) -> list[Issue]:
@@ -234,30 +234,5 @@ def check_value_tiers(tiers: Sequence[ValueTier]) -> list[Issue]:
             issues.append(
                 ((last, "min_growth_percent"),
                  "must be null: the last tier takes every other customer")
-            )
-    return issues
-
-
-def check_membership_tiers(tiers: Sequence[MembershipTier]) -> list[Issue]:
-    issues = duplicate_codes(tiers)
-    if tiers:
-        if tiers[0].min_points != 0:
-            issues.append(((0, "min_points"), "must be 0: the first tier is the entry tier"))
-        if tiers[0].min_sales_12m != 0:
-            issues.append(((0, "min_sales_12m"), "must be 0: the first tier is the entry tier"))
-    for i, (lower, tier) in enumerate(pairwise(tiers), start=1):
-        if tier.min_points <= lower.min_points:
-            issues.append(
-                ((i, "min_points"), f"must be above that of {lower.code} ({lower.min_points})")
-            )
-        if tier.min_sales_12m <= lower.min_sales_12m:
-            issues.append(
-                ((i, "min_sales_12m"),
-                 f"must be above that of {lower.code} ({lower.min_sales_12m})")
-            )
-        if tier.points_multiplier < lower.points_multiplier:
-            issues.append(
-                ((i, "points_multiplier"),
-                 f"must not be below that of {lower.code} ({lower.points_multiplier})")
             )
     return issues

@@ -18,6 +18,15 @@ Schema 2 → 3 (value segments): version 2's value tiers decided nothing (no run
 keeps its thresholds and gets the team that looks after it by the company's rules — strategic
 and important customers their account manager (a care visit every 30 and 90 days), potential
 ones marketing, every other segment the sales team.
+
+Schema 2 → 3 (membership tiers): version 2's `classification.membership_tiers` moves to the new
+top-level `membership` section. Version 2 evaluated no tier: every customer earned at the entry
+tier's multiplier. So every tier keeps its code, names and 12-month sales threshold (as
+`min_paid_spend`; the entry tier none), and gets the entry tier's multiplier, no coupons, the
+STANDARD service level, no term bonus and no grace; `min_points` goes (a tier is not reached by
+a points balance any more), and no order count, on-time or grade rule is added. The tiers are
+evaluated on the 1st over 12 months, a manual tier lasts at most 366 days. Whatever a run under
+a version 2 policy decides, points and terms come out as they did.
 """
 
 from __future__ import annotations
@@ -68,22 +77,67 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
+# Schema 2 → 3 (coupons, membership tiers, value segments): each section's step is below.
+
+
+def _coupons_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    return document
+
+
+def _tiers_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    """classification.membership_tiers becomes the membership section (see the docstring)."""
+    classification = document.get("classification")
+    if not isinstance(classification, Mapping) or "membership_tiers" not in classification:
+        return document
+    old = classification["membership_tiers"]
+    rest = {name: value for name, value in classification.items()
+            if name != "membership_tiers"}
+    upgraded = {**document, "classification": rest}
+    if "membership" in document or not isinstance(old, list) or not old:
+        return upgraded
+    entry = old[0] if isinstance(old[0], Mapping) else {}
+    multiplier = entry.get("points_multiplier", 1)
+    tiers = []
+    for index, tier in enumerate(old):
+        if not isinstance(tier, Mapping):
+            tiers.append(tier)
+            continue
+        tiers.append({
+            "code": tier.get("code"), "name_zh": tier.get("description_zh"),
+            "name_en": tier.get("description_en"),
+            "qualification": {"min_paid_spend": tier.get("min_sales_12m", "0.00")
+                              if index else "0.00",
+                              "min_orders": 0, "min_on_time_percent": None, "min_grade": None},
+            "benefits": {"points_multiplier": multiplier, "coupons_on_reaching": [],
+                         "service_level": "STANDARD", "payment_term_bonus_days": 0},
+            "grace_months": 0})
+    upgraded["membership"] = {"window_months": 12, "evaluation_day": 1,
+                              "manual_max_days": 366, "tiers": tiers}
+    return upgraded
+
+
 _TEAMS = {"STRATEGIC": ("ACCOUNT_MANAGER", 30), "IMPORTANT": ("ACCOUNT_MANAGER", 90),
           "POTENTIAL": ("MARKETING", None)}
 
 
+def _segments_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
+    classification = document.get("classification")
+    if not isinstance(classification, Mapping) or not isinstance(
+            classification.get("value_tiers"), list):
+        return document
+    tiers = []
+    for tier in classification["value_tiers"]:
+        if isinstance(tier, Mapping):
+            team, care = _TEAMS.get(str(tier.get("code")), ("SALES_TEAM", None))
+            tier = {"team": team, "care_interval_days": care, **tier}
+        tiers.append(tier)
+    return {**document, "classification": {**classification, "value_tiers": tiers}}
+
+
 def _from_2(data: dict[str, Any]) -> dict[str, Any]:
     upgraded = {**data, "schema_version": 3}
-    classification = data.get("classification")
-    if isinstance(classification, Mapping) and isinstance(classification.get("value_tiers"),
-                                                          list):
-        tiers = []
-        for tier in classification["value_tiers"]:
-            if isinstance(tier, Mapping):
-                team, care = _TEAMS.get(str(tier.get("code")), ("SALES_TEAM", None))
-                tier = {"team": team, "care_interval_days": care, **tier}
-            tiers.append(tier)
-        upgraded["classification"] = {**classification, "value_tiers": tiers}
+    for step in (_coupons_2_to_3, _tiers_2_to_3, _segments_2_to_3):
+        upgraded = step(upgraded)
     return upgraded
 
 

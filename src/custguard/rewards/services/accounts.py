@@ -54,6 +54,7 @@ class Holding:
     debt: int
     points_frozen: bool
     blacklisted: bool
+    tier: str = ""  # the membership tier on the standing row (earning reads its multiplier)
 
 
 def lock(customer_id: int) -> Holding:
@@ -62,7 +63,8 @@ def lock(customer_id: int) -> Holding:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("rewards.accounts.lock() must run inside a transaction")
     standing = (Standing.objects.select_for_update()
-                .values("points_balance", "points_frozen", "blacklisted").get(pk=customer_id))
+                .values("points_balance", "points_frozen", "blacklisted", "tier")
+                .get(pk=customer_id))
     account = PointsAccount.objects.filter(pk=customer_id).values(
         "pending", "withheld", "debt").first()
     if account is None:  # first use; the standing lock keeps a second creator waiting
@@ -71,7 +73,7 @@ def lock(customer_id: int) -> Holding:
     return Holding(customer_id=customer_id, available=standing["points_balance"],
                    pending=account["pending"], withheld=account["withheld"],
                    debt=account["debt"], points_frozen=standing["points_frozen"],
-                   blacklisted=standing["blacklisted"])
+                   blacklisted=standing["blacklisted"], tier=standing["tier"])
 
 
 def lock_many(customer_ids: Iterable[int]) -> dict[int, Holding]:
@@ -80,7 +82,8 @@ def lock_many(customer_ids: Iterable[int]) -> dict[int, Holding]:
         raise RuntimeError("rewards.accounts.lock_many() must run inside a transaction")
     ids = sorted(set(customer_ids))
     standings = list(Standing.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-                     .values_list("pk", "points_balance", "points_frozen", "blacklisted"))
+                     .values_list("pk", "points_balance", "points_frozen", "blacklisted",
+                                  "tier"))
     found = {pk: (pending, withheld, debt) for pk, pending, withheld, debt in
              PointsAccount.objects.filter(pk__in=ids).values_list("pk", "pending", "withheld",
                                                                   "debt")}
@@ -89,8 +92,8 @@ def lock_many(customer_ids: Iterable[int]) -> dict[int, Holding]:
         now = clock.now()
         PointsAccount.objects.bulk_create([PointsAccount(customer_id=pk, updated_at=now)
                                            for pk in missing])
-    return {pk: Holding(pk, balance, *found.get(pk, (0, 0, 0)), frozen, blacklisted)
-            for pk, balance, frozen, blacklisted in standings}
+    return {pk: Holding(pk, balance, *found.get(pk, (0, 0, 0)), frozen, blacklisted, tier)
+            for pk, balance, frozen, blacklisted, tier in standings}
 
 
 def apply_many(changes: Mapping[int, Change]) -> None:

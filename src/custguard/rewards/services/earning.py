@@ -147,9 +147,9 @@ class _Earner:
         self.actor = actor
         self.version = version
         self.rules = policy.points
-        entry_tier = policy.classification.membership_tiers[0]
-        # Until the membership tiers are evaluated, everyone earns at the entry tier's rate.
-        self.tier, self.multiplier = entry_tier.code, entry_tier.points_multiplier
+        # The customer's membership tier (on its standing row) gives the multiplier; without
+        # one, or with one the policy no longer has, the entry tier's.
+        self.membership = policy.membership
         self.today = clock.today()
         self.now = clock.now()
         self.room = _Room(states)
@@ -176,7 +176,8 @@ class _Earner:
         decision = rules_of.earn(self.rules, rules_of.PaidInvoice(
             paid=state.basis, issued_on=state.issued_on, due_on=state.due_on,
             settled_on=state.settled_on), rules_of.EarnContext(
-            tier_multiplier=self.multiplier, tier=self.tier,
+            tier_multiplier=self.membership.multiplier(holding.tier),
+            tier=(self.membership.tier(holding.tier) or self.membership.entry).code,
             earned_by_order=room.by_order[state.order_key] if state.order_key else 0,
             earned_this_month=room.by_month[room.month(state.customer_id, state.settled_on)],
             points_frozen=holding.points_frozen, blacklisted=holding.blacklisted))

@@ -206,3 +206,21 @@ def test_an_imported_payment_file_earns_as_posting_one_by_one_does(
     assert earned == {"A": 110, "C": 110}  # B is not paid in full
     assert account(customer).pending == 110 and account(other_customer).pending == 110
     no_drift()
+
+
+@pytest.mark.parametrize(("tier", "points", "tier_reason"), [
+    ("GOLD", 132, True),  # 10,000.00 × 0.01 × 1.2 = 120, and 10 % on time
+    ("", 110, False),  # no tier yet: the entry tier's multiplier (1)
+    ("PLATINUM", 110, False),  # a tier the policy no longer has: the entry tier's
+])
+def test_the_membership_tier_on_the_standing_row_multiplies_the_points(
+        finance: Actor, customer: Customer, policy: Any, tier: str, points: int,
+        tier_reason: bool) -> None:
+    Standing.objects.filter(pk=customer.pk).update(tier=tier)
+    paid_invoice(finance, customer, "INV-1", "10000.00")
+    earned = PointsEntry.objects.get(kind=PointsEntry.Kind.EARN)
+    assert earned.points == points
+    assert ("POINTS_TIER_MULTIPLIER" in codes(earned)) is tier_reason
+    if tier_reason:
+        multiplied = next(r for r in earned.reasons if r["code"] == "POINTS_TIER_MULTIPLIER")
+        assert multiplied["params"] == {"multiplier": "1.2", "tier": "GOLD"}
