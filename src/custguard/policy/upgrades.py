@@ -77,11 +77,7 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-# Schema 2 → 3 (coupons, membership tiers, value segments): each section's step is below.
-
-
-def _coupons_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
-    return document
+# Schema 2 → 3 (membership tiers, value segments): each section's step is below.
 
 
 def _tiers_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +132,7 @@ def _segments_2_to_3(document: dict[str, Any]) -> dict[str, Any]:
 
 def _from_2(data: dict[str, Any]) -> dict[str, Any]:
     upgraded = {**data, "schema_version": 3}
-    for step in (_coupons_2_to_3, _tiers_2_to_3, _segments_2_to_3):
+    for step in (_tiers_2_to_3, _segments_2_to_3):
         upgraded = step(upgraded)
     return upgraded
 
