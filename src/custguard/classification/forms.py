@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from custguard.classification import selectors
 from custguard.classification.models import ClassProposal
 from custguard.core import limits
+from custguard.core.errors import ValidationFailed
 from custguard.core.forms import StyledFormMixin
 from custguard.core.models import User
 from custguard.customers import selectors as customer_selectors
@@ -133,3 +134,50 @@ class MonthForm(StyledFormMixin, forms.Form):
             return selectors.parse_month(self.cleaned_data["month"])
         choices = self.fields["month"].choices  # type: ignore[attr-defined]
         return selectors.parse_month(choices[0][0]) if choices else None
+
+
+class MigrationForm(StyledFormMixin, forms.Form):
+    """The ABC migration report's period (months, YYYY-MM) and region."""
+
+    since = forms.CharField(label=gettext_lazy("From month"), required=False, max_length=7,
+                            widget=forms.TextInput(attrs={"type": "month"}))
+    until = forms.CharField(label=gettext_lazy("To month"), required=False, max_length=7,
+                            widget=forms.TextInput(attrs={"type": "month"}))
+    region = forms.ChoiceField(label=gettext_lazy("Region"), required=False)
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_since, self.default_until = selectors.default_period(today)
+        self.fields["region"].choices = [  # type: ignore[attr-defined]
+            ("", _("All")), *region_filter_choices()]
+
+    def _clean_month(self, name: str, default: dt.date) -> dt.date:
+        value = self.cleaned_data.get(name) or ""
+        if not value:
+            return default
+        try:
+            return selectors.parse_month(value, field=name)
+        except ValidationFailed as error:
+            raise forms.ValidationError(error.message) from error
+
+    def clean_since(self) -> dt.date:
+        return self._clean_month("since", self.default_since)
+
+    def clean_until(self) -> dt.date:
+        return self._clean_month("until", self.default_until)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "since" in data and "until" in data:
+            try:
+                selectors.check_period(data["since"], data["until"])
+            except ValidationFailed as error:
+                self.add_error(error.field or None, error.message)
+        return data
+
+    def period(self) -> tuple[dt.date, dt.date, str]:
+        """The period asked for (the last twelve months when nothing is asked)."""
+        if not self.is_bound:
+            return self.default_since, self.default_until, ""
+        data = self.cleaned_data
+        return data["since"], data["until"], data.get("region") or ""

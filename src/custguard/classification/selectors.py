@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -278,3 +278,90 @@ def segment_of(customer: Customer) -> SegmentView | None:
         code, tier.description(get_language() or "zh-hans"), tier.team, tier.care_interval_days,
         (manager.get_full_name() or manager.username) if tier.team == "ACCOUNT_MANAGER"
         and manager is not None else "")
+
+
+# --- the ABC migration across months ----------------------------------------------------------
+
+MAX_MIGRATION_MONTHS = 36
+_RANK = {abc: i for i, abc in enumerate(CLASSES)}
+
+
+def move_direction(from_class: str, to_class: str) -> str:
+    """up (towards A), down (towards C), or first (a customer's first class)."""
+    if not from_class:
+        return "first"
+    return "up" if _RANK[to_class] < _RANK[from_class] else "down"
+
+
+@dataclass(frozen=True)
+class MigrationMonth:
+    month: dt.date
+    moves: dict[tuple[str, str], int]  # (from class, "" for a first class; to class) → customers
+
+    def count(self, direction: str) -> int:
+        return sum(n for (before, after), n in self.moves.items()
+                   if move_direction(before, after) == direction)
+
+
+@dataclass(frozen=True)
+class Migration:
+    since: dt.date  # first day of the first month
+    until: dt.date  # first day of the last month
+    region: str  # a region code ("" for every region)
+    months: list[MigrationMonth]  # every month of the period, oldest first, empty ones included
+
+    @property
+    def matrix(self) -> dict[tuple[str, str], int]:
+        """Customers per move over the whole period."""
+        total: dict[tuple[str, str], int] = defaultdict(int)
+        for month in self.months:
+            for move, n in month.moves.items():
+                total[move] += n
+        return dict(total)
+
+    def total(self, direction: str) -> int:
+        return sum(month.count(direction) for month in self.months)
+
+
+def months_between(since: dt.date, until: dt.date) -> list[dt.date]:
+    months, month = [], since.replace(day=1)
+    while month <= until:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def check_period(since: dt.date, until: dt.date) -> None:
+    """Refuse a period that ends before it starts or spans more than the report shows."""
+    if until < since:
+        raise ValidationFailed(_("the last month must not be before the first month"),
+                               field="until")
+    if len(months_between(since, until)) > MAX_MIGRATION_MONTHS:
+        raise ValidationFailed(_("choose at most %(n)d months") % {"n": MAX_MIGRATION_MONTHS},
+                               field="until")
+
+
+def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last twelve months, this one included."""
+    until = (today or clock.today()).replace(day=1)
+    since = until
+    for _i in range(11):
+        since = (since - dt.timedelta(days=1)).replace(day=1)
+    return since, until
+
+
+def migration_between(since: dt.date, until: dt.date, region: str = "") -> Migration:
+    """The class changes of the monthly runs from `since` to `until` (months), counted per run
+    month and move: every customer is counted, none is named (like a run's report). One GROUP
+    BY over the changes of the period."""
+    since, until = since.replace(day=1), until.replace(day=1)
+    check_period(since, until)
+    qs = in_region(ClassChange.objects.filter(run__month__gte=since, run__month__lte=until),
+                   region)
+    counts: dict[dt.date, dict[tuple[str, str], int]] = defaultdict(dict)
+    for row in (qs.values("run__month", "from_class", "to_class")
+                .annotate(customers=Count("pk")).order_by()):
+        counts[row["run__month"]][(row["from_class"], row["to_class"])] = row["customers"]
+    return Migration(since, until, region,
+                     [MigrationMonth(month, counts.get(month, {}))
+                      for month in months_between(since, until)])

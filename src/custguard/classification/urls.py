@@ -1,9 +1,9 @@
-"""The classification pages: the approvals inbox, the reminders, the monthly report and a
-customer's class. Fixed paths come before `<...>/` ones."""
+"""The classification pages: the approvals inbox, the reminders, the monthly report, the ABC
+migration across months and a customer's class. Fixed paths come before `<...>/` ones."""
 
 from django.urls import path
 
-from custguard.classification.views import customer, proposals, reminders, report
+from custguard.classification.views import customer, migration, proposals, reminders, report
 
 app_name = "classification"
 urlpatterns = [
@@ -21,5 +21,7 @@ urlpatterns = [
     path("report/", report.report, name="report"),
     path("report/export/", report.report_export, name="report_export"),
     path("run/", report.run_now, name="run_now"),
+    path("migration/", migration.migration, name="migration"),
+    path("migration/export/", migration.migration_export, name="migration_export"),
     path("customers/<str:customer_code>/", customer.customer_class, name="customer"),
 ]

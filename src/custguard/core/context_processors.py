@@ -75,6 +75,8 @@ NAVIGATION: list[Link | Menu] = [
              "classification.view_classreminder"),
         Link("class_report", _("Monthly classification report"), "classification:report",
              "classification.view_classificationrun"),
+        Link("class_migration", _("ABC migration"), "classification:migration",
+             "classification.view_classificationrun"),
     )),
     Menu("rewards", _("Rewards"), (
         Link("points_overview", _("Points overview"), "rewards:overview",

@@ -7,6 +7,8 @@ run is classification.services.runs, which checks the permission again and audit
                                          counted now while the run is open)
     POST /classification/runs            run this month now (201: the month's first run;
                                          200: run again, changing only what differs)
+    GET  /classification/migration       the class changes per month and move over a period
+                                         (the ABC migration report)
 """
 # No `from __future__ import annotations`: Django Ninja resolves the annotations at import.
 
@@ -15,7 +17,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from custguard.api.pagination import Pages
@@ -152,3 +154,62 @@ def run_now(request: HttpRequest, payload: ClassRunIn) -> Any:
         "reminded": result.reminded, "proposed": result.proposed,
         "superseded": result.superseded, "treated": result.treated,
         "segmented": result.segmented})
+
+
+class ClassMigrationMoveOut(Schema):
+    from_class: str | None = Field(description="null for a first class")
+    to_class: str
+    direction: str = Field(description="up (towards A) | down (towards C) | first")
+    customers: int
+
+
+class ClassMigrationMonthOut(Schema):
+    month: str = Field(description="YYYY-MM: the month of the run that made the changes")
+    upgrades: int
+    downgrades: int
+    first_classes: int
+    moves: list[ClassMigrationMoveOut]
+
+
+class ClassMigrationOut(Schema):
+    since: str
+    until: str
+    region: str = Field(description="the region code asked for; empty for every region")
+    upgrades: int
+    downgrades: int
+    first_classes: int
+    months: list[ClassMigrationMonthOut] = Field(description="every month of the period, "
+                                                             "oldest first")
+
+
+def _moves_out(moves: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    return [{"from_class": before or None, "to_class": after,
+             "direction": selectors.move_direction(before, after), "customers": n}
+            for (before, after), n in sorted(moves.items())]
+
+
+@router.get("/classification/migration", response=ClassMigrationOut,
+            summary="The ABC migration: class changes per month and move over a period")
+def get_migration(request: HttpRequest,
+                  since: str | None = Query(None, pattern=MONTH_PATTERN,
+                                            description="YYYY-MM; default 11 months before "
+                                                        "the current one"),
+                  until: str | None = Query(None, pattern=MONTH_PATTERN,
+                                            description="YYYY-MM; default the current month"),
+                  region: str = Query("", max_length=6,
+                                      description="a region code: it and the regions "
+                                                  "under it")) -> Any:
+    actor = actor_from_request(request)
+    require(actor, "classification.view_classificationrun")
+    first, last = selectors.default_period()
+    found = selectors.migration_between(
+        selectors.parse_month(since, "since") if since else first,
+        selectors.parse_month(until, "until") if until else last, region)
+    return {
+        "since": month_text(found.since), "until": month_text(found.until),
+        "region": found.region, "upgrades": found.total("up"),
+        "downgrades": found.total("down"), "first_classes": found.total("first"),
+        "months": [{"month": month_text(m.month), "upgrades": m.count("up"),
+                    "downgrades": m.count("down"), "first_classes": m.count("first"),
+                    "moves": _moves_out(m.moves)} for m in found.months],
+    }

@@ -55,6 +55,7 @@ TABLE = [
     Row("GET", f"{V1}/classification/runs/{{month}}", matrix(200, PEOPLE),
         params={"month": "june"}),
     Row("POST", f"{V1}/classification/runs", matrix(200, DECIDERS), body={"month": "2025-07"}),
+    Row("GET", f"{V1}/classification/migration", matrix(200, PEOPLE)),
     Row("GET", f"{V1}/classification/proposals", matrix(200, PEOPLE)),
     Row("GET", f"{V1}/classification/proposals/{{proposal_id}}",
         matrix(200, PEOPLE, account_manager_2=404), params={"proposal_id": "proposal"}),

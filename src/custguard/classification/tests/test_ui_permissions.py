@@ -59,6 +59,9 @@ TABLE = [
     Page("GET", "classification/report/export/", matrix(200, PEOPLE),
          data={"month": "2025-06", "format": "xlsx"}),
     Page("POST", "classification/run/", matrix(302, DECIDERS)),
+    Page("GET", "classification/migration/", matrix(200, PEOPLE)),
+    Page("GET", "classification/migration/export/", matrix(200, PEOPLE),
+         data={"since": "2025-01", "until": "2025-12", "format": "xlsx"}),
     Page("GET", "classification/customers/<str:customer_code>/",
          matrix(200, PEOPLE, account_manager_2=404)),
 ]
