@@ -53,16 +53,17 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 
 def gather(rules: AbcShares, today: dt.date) -> list[ClassFacts]:
-    """One record per customer classified: three GROUP BY scans of the ledger."""
+    """One record per customer classified: two GROUP BY scans of the ledger (the paid sales of
+    the window and of the one before it in one, the settled invoices in the other)."""
     start = months_before(today, rules.sales_window_months)
     before = months_before(start, rules.sales_window_months)
-    paid = Allocation.objects.filter(payment__isnull=False)
-    window = dict(paid.filter(applied_on__gte=start, applied_on__lte=today)
-                  .values("invoice__customer_id").annotate(total=Sum("amount"))
-                  .values_list("invoice__customer_id", "total"))
-    previous = dict(paid.filter(applied_on__gte=before, applied_on__lt=start)
-                    .values("invoice__customer_id").annotate(total=Sum("amount"))
-                    .values_list("invoice__customer_id", "total"))
+    sales = {customer: (window, previous) for customer, window, previous in (
+        Allocation.objects.filter(payment__isnull=False, applied_on__gte=before,
+                                  applied_on__lte=today)
+        .values("invoice__customer_id")
+        .annotate(window=Sum("amount", filter=Q(applied_on__gte=start)),
+                  previous=Sum("amount", filter=Q(applied_on__lt=start)))
+        .values_list("invoice__customer_id", "window", "previous"))}
     settled = {customer: (total, on_time) for customer, total, on_time in (
         Invoice.objects.filter(kind=Invoice.Kind.INVOICE, settled_on__gte=start,
                                settled_on__lte=today)
@@ -70,15 +71,17 @@ def gather(rules: AbcShares, today: dt.date) -> list[ClassFacts]:
         .annotate(total=Sum("amount"),
                   on_time=Sum("amount", filter=Q(settled_on__lte=F("due_on"))))
         .values_list("customer_id", "total", "on_time"))}
+    zone = timezone.get_current_timezone()
     facts = []
     for pk, code, region, kind, created in (
             Customer.objects.filter(status__in=CLASSIFIED).order_by("pk")
             .values_list("pk", "code", "region_id", "kind", "created_at").iterator(2000)):
         total, on_time = settled.get(pk, (None, None))
+        window, previous = sales.get(pk, (None, None))
         facts.append(ClassFacts(
             customer_id=pk, code=code, region_code=str(region), kind=kind,
-            created_on=timezone.localdate(created),
-            paid_sales=window.get(pk) or ZERO, previous_sales=previous.get(pk) or ZERO,
+            created_on=created.astimezone(zone).date(),
+            paid_sales=window or ZERO, previous_sales=previous or ZERO,
             on_time_share=(on_time or ZERO) / total if total else None))
     return facts
 
