@@ -16,6 +16,9 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
+from custguard.classification.models import CustomerClass
+from custguard.classification.services import runs
+from custguard.core.actors import Actor
 from custguard.core.models import AuditEntry, User
 from custguard.customers.models import Standing
 from custguard.rewards import selectors
@@ -232,6 +235,23 @@ def test_the_customer_profile_links_the_points_page(as_role: Get,
     assert f'href="{page_of(world)}" data-testid="points-page"' in html
     erp = as_role("erp_integration").get(f"/customers/{world['points_code']}/")
     assert 'data-testid="points-page"' not in erp.content.decode()
+
+
+def test_the_points_page_shows_the_class_with_its_history_and_the_segment(
+        as_role: Get, world: dict[str, Any]) -> None:
+    before = as_role("finance").get(page_of(world)).content.decode()
+    assert 'data-testid="class-card"' in before and 'data-class=""' in before  # no run yet
+    assert 'data-testid="class-changes"' not in before
+    runs.run_month(Actor.job("classification.monthly_run"))
+    html = as_role("finance").get(page_of(world)).content.decode()
+    abc = CustomerClass.objects.get(customer__code=world["points_code"]).abc
+    assert f'data-class="{abc}"' in html
+    changes = re.search(r'data-testid="class-changes">(.*?)</table>', html, re.S)
+    assert changes and changes.group(1).count("<tr>") == 1
+    assert f'data-move="--{abc}"' in changes.group(1) and "Initial class" in changes.group(1)
+    assert 'data-testid="segment-card"' in html
+    erp = as_role("erp_integration").get(page_of(world))
+    assert erp.status_code == 403  # the ERP has no pages
 
 
 # --- the overview and its export --------------------------------------------------------------
