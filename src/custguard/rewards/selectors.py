@@ -175,16 +175,29 @@ def _month(value: dt.date | dt.datetime) -> dt.date:
 
 
 def points_by_month(customer: Customer, months: Sequence[dt.date]) -> Monthly:
-    """One GROUP BY over the customer's entries of these months (by the entry's date). Earned
-    and spent follow the account's totals (EARNED, SPENT): a month's figure is negative when
-    more was taken back than earned, or more given back than spent."""
+    """The customer's points earned, spent and expired in each of these months."""
+    return _monthly(PointsEntry.objects.filter(customer=customer), months)
+
+
+def points_by_month_for(who: Who, months: Sequence[dt.date]) -> Monthly:
+    """The same over every customer `who` may see (the points overview's chart)."""
+    entries = PointsEntry.objects.all()
+    if not sees_all_customers(who):
+        entries = entries.filter(customer__in=customers_for(who).values("pk"))
+    return _monthly(entries, months)
+
+
+def _monthly(entries: QuerySet[PointsEntry], months: Sequence[dt.date]) -> Monthly:
+    """One GROUP BY over the entries of these months (by the entry's date). Earned and spent
+    follow the account's totals (EARNED, SPENT): a month's figure is negative when more was
+    taken back than earned, or more given back than spent."""
     index = {month: i for i, month in enumerate(months)}
     earned, spent, expired = ([0] * len(months) for _ in range(3))
     if not months:
         return Monthly([], [], [], [])
     last = months[-1]
     end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    rows = (PointsEntry.objects.filter(customer=customer, on__gte=months[0], on__lt=end)
+    rows = (entries.filter(on__gte=months[0], on__lt=end)
             .annotate(month=TruncMonth("on")).values("month")
             .annotate(earned=Sum("points", filter=EARNED), spent=Sum("points", filter=SPENT),
                       expired=Sum("points", filter=EXPIRED))

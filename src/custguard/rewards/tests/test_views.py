@@ -313,5 +313,23 @@ def test_the_months_add_up_to_the_account_totals(world: dict[str, Any]) -> None:
         account.earned_total, account.spent_total, account.expired_total)
 
 
+def test_the_overview_chart_adds_up_the_months_of_the_customers_the_user_sees(
+        as_role: Get, world: dict[str, Any]) -> None:
+    months = selectors.last_months(dt.date(2025, 6, 30), 12)
+    own = selectors.points_by_month(world["customer"], months)
+    other = selectors.points_by_month(world["other"], months)
+    assert not own.empty and not other.empty
+    finance = as_role("finance").get("/rewards/overview/").context
+    chart = finance["month_chart"]
+    assert chart["xAxis"]["data"] == [f"{m:%Y-%m}" for m in months]
+    assert [s["data"] for s in chart["series"]] == [
+        [a + b for a, b in zip(own.earned, other.earned, strict=True)],
+        [a + b for a, b in zip(own.spent, other.spent, strict=True)],
+        [a + b for a, b in zip(own.expired, other.expired, strict=True)]]
+    manager = as_role("account_manager").get("/rewards/overview/").context  # p's manager only
+    assert [s["data"] for s in manager["month_chart"]["series"]] == [
+        own.earned, own.spent, own.expired]
+
+
 def test_without_a_policy_points_have_no_value() -> None:
     assert selectors.value_of(None, 100) is None

@@ -1,6 +1,7 @@
 """The points overview (积分负债): the points the company owes the customers the user may see,
 by the month they expire, in points and in money at the policy's redemption value (table and
-ECharts), with the withheld points and the debt beside it; its XLSX (or CSV) export; and the
+ECharts), with the withheld points and the debt beside it; the points issued, spent and
+expired per month over the last twelve (ECharts); its XLSX (or CSV) export; and the
 customers with the most points to spend."""
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from custguard.core import exports
+from custguard.core import clock, exports
 from custguard.customers.views.common import user_of
 from custguard.rewards import selectors
+from custguard.rewards.views.customer import MONTHS, month_chart
 
 TOP = 20
 COLOURS = {"available": "#2fb344", "pending": "#f59f00"}
@@ -44,9 +46,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     rules = selectors.points_rules()
     found = selectors.liability(user, rules)
+    monthly = selectors.points_by_month_for(user, selectors.last_months(clock.today(), MONTHS))
     return render(request, "rewards/overview/overview.html", {
         "liability": found,
         "liability_chart": liability_chart(found),
+        "monthly": monthly,
+        "month_chart": month_chart(monthly),
         "balances": selectors.top_balances(user, top=TOP, rules=rules),
         "top": TOP,
         "redemption_value": rules.redemption_value if rules is not None else None,
