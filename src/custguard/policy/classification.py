@@ -78,8 +78,10 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
     decisions: dict[int, Decision[Ranked]] = {}
     groups: dict[str, list[ClassFacts]] = defaultdict(list)
     new_since = _months_before(today, rules.new_customer_months)
+    growths: dict[int, Decimal] = {}
     for item in facts:
-        growth = growth_percent(item.paid_sales, item.previous_sales)
+        growth = growths[item.customer_id] = growth_percent(item.paid_sales,
+                                                            item.previous_sales)
         region = region_of(rules, item.region_code)
         if item.kind in rules.c_by_rule_kinds:
             decisions[item.customer_id] = Decision(
@@ -96,8 +98,7 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
         sales_ranks = _percentiles([m.paid_sales for m in members])
         payment_ranks = _percentiles([m.on_time_share if m.on_time_share is not None
                                       else Decimal(-1) for m in members])
-        growth_ranks = _percentiles([growth_percent(m.paid_sales, m.previous_sales)
-                                     for m in members])
+        growth_ranks = _percentiles([growths[m.customer_id] for m in members])
         scores = [((rules.weight_sales * s + rules.weight_payment * p + rules.weight_growth * g)
                    / HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
                   for s, p, g in zip(sales_ranks, payment_ranks, growth_ranks, strict=True)]
@@ -109,7 +110,7 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
         for position, index in enumerate(order, start=1):
             member = members[index]
             abc = "A" if position <= a_count else "B" if position <= a_count + b_count else "C"
-            member_growth = growth_percent(member.paid_sales, member.previous_sales)
+            member_growth = growths[member.customer_id]
             decisions[member.customer_id] = Decision(
                 Ranked(abc, scores[index], position, n, region, member_growth),
                 (Reason(f"CLASS_RANKED_{abc}", {
