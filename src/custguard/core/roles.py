@@ -215,6 +215,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# --- coupons (rewards, issue 11): who sees, issues and redeems coupons ------------------------
+_VIEW_COUPONS = ["rewards.view_coupon", "rewards.view_couponbatch",
+                 "rewards.view_couponredemption"]
+_COUPON_PERMISSIONS: dict[str, list[str]] = {
+    CREDIT_MANAGER: [*_VIEW_COUPONS],
+    SALES_MANAGER: [*_VIEW_COUPONS, "rewards.issue_coupon", "rewards.redeem_coupon"],
+    ACCOUNT_MANAGER: [*_VIEW_COUPONS],
+    CUSTOMER_SERVICE: [*_VIEW_COUPONS, "rewards.redeem_coupon"],
+    FINANCE: [*_VIEW_COUPONS],
+    AUDITOR: [*_VIEW_COUPONS],
+    # The ERP reads a customer's coupons and uses them on orders (with the gate).
+    ERP: ["rewards.view_coupon", "rewards.redeem_coupon"],
+}
+for _role, _perms in _COUPON_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
+
 # The apps whose permissions the roles are made of (the admin role gets all of them).
 APP_LABELS = ["core", "customers", "ledger", "credit", "conduct", "classification",
               "rewards"]

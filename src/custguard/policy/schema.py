@@ -50,6 +50,7 @@ from .codes import (
     Severity,
     ViolationCategory,
 )
+from .schema_coupons import Coupons, check_coupon_references
 from .schema_membership import Membership
 from .schema_rewards import Classification, PointsRules
 from .schema_rules import (
@@ -379,7 +380,7 @@ class Complaints(PolicyModel):
 
 
 class PolicyDocument(PolicyModel):
-    schema_version: Literal[3]
+    schema_version: Literal[4]
     meta: Meta
     violation_types: tuple[ViolationType, ...] = Field(min_length=1)
     penalty_ladder: tuple[PenaltyStep, ...] = Field(min_length=1)
@@ -390,6 +391,7 @@ class PolicyDocument(PolicyModel):
     classification: Classification
     points: PointsRules
     membership: Membership
+    coupons: Coupons
     alerts: tuple[AlertRule, ...]
     appeals: Appeals
     complaints: Complaints
@@ -460,5 +462,10 @@ class PolicyDocument(PolicyModel):
                  f"{best.code} can never be reached: the scorecard's highest possible score is "
                  f"{self.scorecard.max_score}")
             )
+        issues += check_coupon_references(
+            self.coupons, {tier.code for tier in self.membership.tiers},
+            {segment.code for segment in self.classification.value_tiers},
+            [(i, tier.benefits.coupons_on_reaching)
+             for i, tier in enumerate(self.membership.tiers)])
         raise_issues("PolicyDocument", issues)
         return self

@@ -27,6 +27,11 @@ STANDARD service level, no term bonus and no grace; `min_points` goes (a tier is
 a points balance any more), and no order count, on-time or grade rule is added. The tiers are
 evaluated on the 1st over 12 months, a manual tier lasts at most 366 days. Whatever a run under
 a version 2 policy decides, points and terms come out as they did.
+
+Schema 3 → 4 (coupons): a new top-level `coupons` section. Version 3 issued no coupon, so it
+gets an empty one (no definitions, no rules) and decides what it decided. A version 3 tier
+whose `coupons_on_reaching` named a definition (none could exist) loses that name, since
+nothing was ever issued for it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-CURRENT_SCHEMA = 3
+CURRENT_SCHEMA = 4
 
 
 def _points_1_to_2(points: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +142,23 @@ def _from_2(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1, 2: _from_2}
+def _from_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 → 4: an empty coupons section; tiers name no coupon (none was defined)."""
+    upgraded = {**data, "schema_version": 4}
+    upgraded.setdefault("coupons", {"definitions": [], "rules": []})
+    membership = data.get("membership")
+    if isinstance(membership, Mapping) and isinstance(membership.get("tiers"), list):
+        tiers = []
+        for tier in membership["tiers"]:
+            if isinstance(tier, Mapping) and isinstance(tier.get("benefits"), Mapping):
+                tier = {**tier, "benefits": {**tier["benefits"], "coupons_on_reaching": []}}
+            tiers.append(tier)
+        upgraded["membership"] = {**membership, "tiers": tiers}
+    return upgraded
+
+
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _from_1, 2: _from_2, 3: _from_3}
 
 
 def upgraded(data: object) -> object:

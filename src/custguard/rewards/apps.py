@@ -21,3 +21,9 @@ class RewardsConfig(AppConfig):
         conduct_hooks.on_effects_changed(earning.effects_changed)
         # The points reasons in plain language (pages, API, exports, timelines).
         reasons.install()
+
+        # Coupons: a cancelled, expired or invoiced order releases or converts its coupon.
+        from custguard.credit import hooks as credit_hooks
+        from custguard.rewards.services import coupon_redemption
+
+        credit_hooks.on_reservation_ended(coupon_redemption.reservation_ended)

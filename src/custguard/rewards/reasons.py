@@ -94,6 +94,33 @@ LABELS: dict[str, Promise] = {
 }
 
 
+# --- coupons (policy/coupons.py, rewards/services/coupon_*.py) --------------------------------
+
+COUPON_MONEY = frozenset({"amount", "min", "discount"})
+
+COUPON_TEMPLATES: dict[str, Promise] = {
+    "COUPON_OK": _("The coupon applies: %(discount)s off"),
+    "COUPON_EXPIRED": _("The coupon could be used until %(valid_until)s"),
+    "COUPON_NOT_YET_VALID": _("The coupon can be used from %(valid_from)s"),
+    "COUPON_ALREADY_USED": _("The coupon was used on another order"),
+    "COUPON_REVOKED": _("The coupon was revoked"),
+    "COUPON_USED_UP": _("All %(limit)s coupons of this kind have been used"),
+    "COUPON_MIN_ORDER": _("The order of %(amount)s is below the coupon's minimum of %(min)s"),
+    "COUPON_CATEGORY": _("The order has none of the coupon's categories (%(categories)s)"),
+    "COUPON_TIER": _("Membership tier %(tier)s: the coupon is for %(tiers)s"),
+    "COUPON_GRADE": _("Credit grade %(grade)s: the coupon is for %(grades)s"),
+    "COUPON_SEGMENT": _("Value segment %(segment)s: the coupon is for %(segments)s"),
+    "COUPON_FIRST_ORDER": _("The coupon is for a first order; the customer has %(orders)s "
+                            "orders"),
+    "COUPON_PER_CUSTOMER_LIMIT": _("At most %(limit)s coupons of this kind per customer"),
+    "COUPON_FOREIGN": _("The coupon belongs to another customer"),
+    "COUPON_UNKNOWN": _("No coupon with this code"),
+    "COUPON_DEFINITION_GONE": _("The policy in force no longer has this coupon's definition"),
+    "COUPON_GATE_REFUSED": _("The order gate did not accept the order (%(outcome)s): the "
+                             "coupon was not used"),
+}
+
+
 def describe_all(reasons: Iterable[Mapping[str, Any]]) -> list[reason_texts.ReasonText]:
     """A points entry's stored reasons as sentences in the active language."""
     return reason_texts.describe_all(reasons)
@@ -116,4 +143,5 @@ def install() -> None:
     from custguard.customers.views.common import register_value_formatter
 
     reason_texts.register(TEMPLATES, money=MONEY)
+    reason_texts.register(COUPON_TEMPLATES, money=COUPON_MONEY)
     register_value_formatter("rewards.pointsentry", "reasons", _audited_reasons)

@@ -167,7 +167,7 @@ def test_publish_command_stores_publishes_and_lists(tmp_path: Path,
 
 def test_publish_command_refuses_a_bad_file_and_stores_nothing(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("schema_version: 4\n", encoding="utf-8")
+    path.write_text("schema_version: 5\n", encoding="utf-8")
     err = StringIO()
     with pytest.raises(SystemExit):
         call_command("policy", "publish", str(path), stderr=err)

@@ -23,6 +23,7 @@ from custguard.core.errors import Conflict, NotFound, PermissionRefused, Validat
 from custguard.core.services import audit, policies
 from custguard.core.services.policies import policy_in_force
 from custguard.core.transactions import MembershipMoved, atomic_with_retry
+from custguard.credit import hooks
 from custguard.credit.models import GateCheck, Reservation
 from custguard.credit.services import exposure
 from custguard.customers import selectors
@@ -358,6 +359,8 @@ def _end(actor: Actor, reservation: Reservation, new_status: str, action: str, *
                      after={"status": done.status} | {k: getattr(v, "pk", v)
                                                        for k, v in fields.items()},
                      reason=reason)
+        # Apps above credit (a coupon redeemed on the order) follow in this transaction.
+        hooks.reservation_ended(actor, done)
         return done
     return None
 

@@ -81,12 +81,12 @@ def test_problems_in_yaml_text_point_at_their_line_and_column() -> None:
 
 
 def test_a_key_given_twice_in_yaml_is_an_error_at_its_line() -> None:
-    text = default_policy_text().replace("schema_version: 3\n",
-                                         "schema_version: 3\nschema_version: 3\n", 1)
+    text = default_policy_text().replace("schema_version: 4\n",
+                                         "schema_version: 4\nschema_version: 4\n", 1)
     problems = validate_policy_text(text)
     assert len(problems) == 1
     assert "duplicate key" in problems[0].message
-    assert problems[0].line == text.splitlines().index("schema_version: 3") + 2
+    assert problems[0].line == text.splitlines().index("schema_version: 4") + 2
 
 
 def test_missing_and_unknown_sections() -> None:

@@ -1,6 +1,7 @@
 """The rewards app's tables, one module per business area: the points ledger and the reward
 catalogue (points.py); coupons and membership tiers get their own modules."""
 
+from .coupons import Coupon, CouponBatch, CouponCounter, CouponRedemption
 from .points import (
     InvoiceEarning,
     LotUse,
@@ -11,5 +12,6 @@ from .points import (
     Reward,
 )
 
-__all__ = ["InvoiceEarning", "LotUse", "PointsAccount", "PointsEntry", "PointsLot",
+__all__ = ["Coupon", "CouponBatch", "CouponCounter", "CouponRedemption",
+           "InvoiceEarning", "LotUse", "PointsAccount", "PointsEntry", "PointsLot",
            "Redemption", "Reward"]

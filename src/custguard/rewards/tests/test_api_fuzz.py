@@ -15,4 +15,4 @@ module_points_world = points_world.module_points_world
 world = points_world.world
 personas = points_world.personas
 bearer_for = points_world.bearer_for
-test_no_input_breaks_the_api = fuzz.matrix_test(matrix.TABLE)
+test_no_input_breaks_the_api = fuzz.matrix_test(matrix.POINTS_TABLE)
