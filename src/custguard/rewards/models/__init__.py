@@ -1,5 +1,5 @@
 """The rewards app's tables, one module per business area: the points ledger and the reward
-catalogue (points.py); coupons and membership tiers get their own modules."""
+catalogue (points.py); membership tiers (tiers.py); coupons get a module of their own."""
 
 from .points import (
     InvoiceEarning,
@@ -10,6 +10,8 @@ from .points import (
     Redemption,
     Reward,
 )
+from .tiers import TierAssignment, TierChange, TierNotice, TierRun, TierStatus
 
 __all__ = ["InvoiceEarning", "LotUse", "PointsAccount", "PointsEntry", "PointsLot",
-           "Redemption", "Reward"]
+           "Redemption", "Reward",
+           "TierAssignment", "TierChange", "TierNotice", "TierRun", "TierStatus"]
