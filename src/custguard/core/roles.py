@@ -231,6 +231,23 @@ _COUPON_PERMISSIONS: dict[str, list[str]] = {
 for _role, _perms in _COUPON_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_perms]
 
+# Membership tiers (rewards): who sees them, proposes a manual tier, approves one (never the
+# proposer: tier_assignments checks that), and runs the evaluation.
+_VIEW_TIERS = ["rewards.view_tierstatus", "rewards.view_tierchange", "rewards.view_tierrun",
+               "rewards.view_tierassignment", "rewards.view_tiernotice"]
+_TIER_PERMISSIONS: dict[str, list[str]] = {
+    CREDIT_MANAGER: [*_VIEW_TIERS, "rewards.approve_tier"],
+    SALES_MANAGER: [*_VIEW_TIERS, "rewards.assign_tier", "rewards.approve_tier",
+                    "rewards.run_tiers"],
+    ACCOUNT_MANAGER: [*_VIEW_TIERS, "rewards.assign_tier"],
+    CUSTOMER_SERVICE: [*_VIEW_TIERS],
+    FINANCE: [*_VIEW_TIERS],
+    AUDITOR: [*_VIEW_TIERS],
+    ERP: ["rewards.view_tierstatus"],
+}
+for _role, _perms in _TIER_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role].extend(_perms)
+
 # The apps whose permissions the roles are made of (the admin role gets all of them).
 APP_LABELS = ["core", "customers", "ledger", "credit", "conduct", "classification",
               "rewards"]

@@ -121,13 +121,52 @@ COUPON_TEMPLATES: dict[str, Promise] = {
 }
 
 
+# Membership tiers (policy/membership.py, rewards/services/tier_*.py): the reasons of a tier
+# change, registered with their own money parameter.
+TIER_MONEY = frozenset({"paid_spend"})
+TIER_TEMPLATES: dict[str, Promise] = {
+    "TIER_QUALIFIES": _("Qualifies for tier %(tier)s: %(paid_spend)s paid, %(orders)s "
+                        "invoices, %(on_time_percent)s%% paid on time, grade %(grade)s"),
+    "TIER_NEXT_NOT_MET": _("Not yet tier %(tier)s: %(rule)s is %(value)s, %(needed)s needed"),
+    "TIER_INITIAL": _("First membership tier: %(tier)s"),
+    "TIER_NO_LONGER_IN_POLICY": _("The policy no longer has tier %(was)s: the tier is now "
+                                  "%(tier)s"),
+    "TIER_UPGRADE": _("Moved up at once from %(from)s to %(tier)s"),
+    "TIER_REQUALIFIED": _("Qualifies for tier %(tier)s again (below it since "
+                          "%(below_since)s): the grace ends"),
+    "TIER_BELOW_IN_GRACE": _("Below tier %(tier)s since %(below_since)s (qualifies for "
+                             "%(qualifies)s): kept until %(grace_ends_on)s"),
+    "TIER_GRACE_OVER": _("Below tier %(from)s since %(below_since)s, its %(grace_months)s "
+                         "months of grace are over: one tier down to %(tier)s (qualifies for "
+                         "%(qualifies)s)"),
+    "TIER_MANUAL": _("Manual tier %(tier)s, approved by a second person, until "
+                     "%(expires_on)s"),
+}
+TIER_LABELS: dict[str, Promise] = {
+    "TIER_QUALIFIES": _("qualifying tier"),
+    "TIER_NEXT_NOT_MET": _("next tier not met"),
+    "TIER_INITIAL": _("first tier"),
+    "TIER_NO_LONGER_IN_POLICY": _("tier no longer in the policy"),
+    "TIER_UPGRADE": _("moved up"),
+    "TIER_REQUALIFIED": _("qualifies again"),
+    "TIER_BELOW_IN_GRACE": _("below the tier, in grace"),
+    "TIER_GRACE_OVER": _("grace over, one tier down"),
+    "TIER_MANUAL": _("manual tier"),
+}
+RULE_LABELS: dict[str, Promise] = {
+    "paid_spend": _("paid spend"),
+    "orders": _("invoices"),
+    "on_time": _("paid on time (%)"),
+    "grade": _("credit grade"),
+}
+
 def describe_all(reasons: Iterable[Mapping[str, Any]]) -> list[reason_texts.ReasonText]:
     """A points entry's stored reasons as sentences in the active language."""
     return reason_texts.describe_all(reasons)
 
 
 def label(code: str) -> str:
-    return str(LABELS.get(code, code))
+    return str(LABELS.get(code) or TIER_LABELS.get(code, code))
 
 
 def _audited_reasons(value: Any) -> str:
@@ -144,4 +183,5 @@ def install() -> None:
 
     reason_texts.register(TEMPLATES, money=MONEY)
     reason_texts.register(COUPON_TEMPLATES, money=COUPON_MONEY)
+    reason_texts.register(TIER_TEMPLATES, money=TIER_MONEY)
     register_value_formatter("rewards.pointsentry", "reasons", _audited_reasons)

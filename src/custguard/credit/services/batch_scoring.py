@@ -140,7 +140,8 @@ def _read_standings(ids: Sequence[int]) -> tuple[dict[int, _Standing], _Keys]:
     sql = (f"SELECT s.{key}, c.{column(Customer, 'scale_band')}, {columns}, "  # noqa: S608
            f"s.{column(Standing, 'penalty_prepay_only')}, "
            f"s.{column(Standing, 'penalty_limit_percent')}, "
-           f"s.{column(Standing, 'payment_term_bonus_days')} "
+           f"s.{column(Standing, 'payment_term_bonus_days')}, "
+           f"s.{column(Standing, 'tier_term_bonus_days')} "
            f"FROM {s} s JOIN {c} c ON c.{connection.ops.quote_name('id')} = s.{key} "
            f"WHERE s.{key} BETWEEN %s AND %s ORDER BY s.{key}{lock}")
     wanted = set(ids)
@@ -162,7 +163,7 @@ def _read_standings(ids: Sequence[int]) -> tuple[dict[int, _Standing], _Keys]:
                         "next_review_on": date_value(review)},
                 penalties=scoring.StandingTerms(prepay_only=bool(row[10]),
                                                 limit_percent=money(row[11]),
-                                                term_bonus_days=row[12]))
+                                                term_bonus_days=row[12] + row[13]))
     return rows, _Keys(ids, dense=seen == len(ids) == len(rows))
 
 

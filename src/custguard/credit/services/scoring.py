@@ -254,7 +254,8 @@ NO_TERMS = ComputedTerms(credit_limit=ZERO, payment_terms_days=0, prepay_only=Fa
 class StandingTerms:
     """What other capabilities put on the standing row for credit: the conduct's active
     penalties (and a blacklist recovery plan) impose prepayment only and the share of the limit
-    that is left; the customer's ABC class adds days to the payment terms."""
+    that is left; the customer's ABC class and its membership tier add days to the payment
+    terms."""
 
     prepay_only: bool = False
     limit_percent: Decimal = HUNDRED
@@ -264,7 +265,8 @@ class StandingTerms:
     def of(cls, standing: Standing) -> StandingTerms:
         return cls(prepay_only=standing.penalty_prepay_only,
                    limit_percent=standing.penalty_limit_percent,
-                   term_bonus_days=standing.payment_term_bonus_days)
+                   term_bonus_days=standing.payment_term_bonus_days
+                   + standing.tier_term_bonus_days)
 
 
 def effective_terms(computed: ComputedTerms, override: CreditOverride | None,

@@ -1,5 +1,5 @@
 """The rewards app's tables, one module per business area: the points ledger and the reward
-catalogue (points.py); coupons and membership tiers get their own modules."""
+catalogue (points.py); coupons (coupons.py); membership tiers (tiers.py)."""
 
 from .coupons import Coupon, CouponBatch, CouponCounter, CouponRedemption
 from .points import (
@@ -11,7 +11,9 @@ from .points import (
     Redemption,
     Reward,
 )
+from .tiers import TierAssignment, TierChange, TierNotice, TierRun, TierStatus
 
 __all__ = ["Coupon", "CouponBatch", "CouponCounter", "CouponRedemption",
            "InvoiceEarning", "LotUse", "PointsAccount", "PointsEntry", "PointsLot",
-           "Redemption", "Reward"]
+           "Redemption", "Reward",
+           "TierAssignment", "TierChange", "TierNotice", "TierRun", "TierStatus"]
