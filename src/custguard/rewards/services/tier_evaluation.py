@@ -233,7 +233,7 @@ def entitlements_reached(actor: Actor, changes: Iterable[TierChange],
     return reached
 
 
-COUPON_RULE = "TIER" + "_REACHED"  # the coupons section's rule kind (not a tier reason code)
+COUPON_RULE = "TIER_REACHED"  # the coupons section's rule kind (not a tier reason code)
 
 
 def issue_entitlements(actor: Actor, reached: Iterable[tuple[int, str, str]]) -> None:
