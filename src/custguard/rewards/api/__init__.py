@@ -7,3 +7,8 @@ from custguard.rewards.api import points
 
 router = Router()
 router.add_router("", points.router)
+
+# Membership tiers (tiers.py).
+from custguard.rewards.api import tiers  # noqa: E402
+
+router.add_router("", tiers.router)
