@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import pkgutil
 from typing import Any
 
 ADMIN, CREDIT, SALES = "admin", "credit_manager", "sales_manager"
@@ -34,10 +35,19 @@ def matrix(allowed: int, who: list[str], *, refused: int = 403, anonymous: int =
 
 
 def gather(module_name: str) -> list[Any]:
-    """Every app's TABLE from its tests/<module_name>.py."""
+    """Every app's TABLE from its tests/<module_name>.py and from each tests/<module_name>_*.py
+    (a capability of the app with a matrix and world of its own, e.g. the rewards app's
+    test_api_permissions_tiers.py)."""
     rows: list[Any] = []
     for app in APPS:
-        name = f"custguard.{app}.tests.{module_name}"
+        package = f"custguard.{app}.tests"
+        name = f"{package}.{module_name}"
         if importlib.util.find_spec(name) is not None:
             rows += getattr(importlib.import_module(name), "TABLE", [])
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for found in sorted(pkgutil.iter_modules(spec.submodule_search_locations)):
+            if found.name.startswith(f"{module_name}_"):
+                rows += getattr(importlib.import_module(f"{package}.{found.name}"), "TABLE", [])
     return rows

@@ -38,15 +38,15 @@ def parse_day(value: object, field: str = "expires_on") -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationFailed(_("enter a date as YYYY-MM-DD"), field=field) from None
+        raise ValidationFailed(_("not a date (YYYY-MM-DD)"), field=field) from None
 
 
 def _reason(value: object, field: str = "reason") -> str:
     text = str(value or "").strip()
     if not text:
-        raise ValidationFailed(_("give the reason"), field=field)
+        raise ValidationFailed(_("a reason is required"), field=field)
     if len(text) > limits.REASON:
-        raise ValidationFailed(_("at most %(n)s characters") % {"n": limits.REASON},
+        raise ValidationFailed(_("at most %(n)d characters") % {"n": limits.REASON},
                                field=field)
     return text
 
@@ -59,16 +59,15 @@ def propose(actor: Actor, customer: Customer, *, tier: str, expires_on: object,
     section = policy.membership
     code = str(tier or "").strip()
     if section.tier(code) is None:
-        raise ValidationFailed(_("choose one of the policy's tiers: %(tiers)s") % {
-            "tiers": ", ".join(t.code for t in section.tiers)}, field="tier")
+        raise ValidationFailed(_("must be one of %(expected)s") % {
+            "expected": ", ".join(t.code for t in section.tiers)}, field="tier")
     last_day = parse_day(expires_on)
     today = clock.today()
     latest = today + dt.timedelta(days=section.manual_max_days)
     if not today < last_day <= latest:
-        raise ValidationFailed(_("must be after today and at most %(days)s days away "
-                                 "(by %(latest)s)") % {"days": section.manual_max_days,
-                                                       "latest": latest.isoformat()},
-                               field="expires_on")
+        # the last day is 1 to manual_max_days days from today
+        raise ValidationFailed(_("expiry must be between 1 and %(max)s days") % {
+            "max": section.manual_max_days}, field="expires_on")
     text = _reason(reason)
     with transaction.atomic(), audit.deferred():
         try:
@@ -79,7 +78,7 @@ def propose(actor: Actor, customer: Customer, *, tier: str, expires_on: object,
                     proposed_label=actor.label[:150])
         except IntegrityError:
             raise Conflict(_("a manual tier for this customer is already waiting for "
-                             "approval"), field="customer") from None
+                             "approval")) from None
         audit.record(actor, "rewards.tier_assignment_propose", assignment,
                      customer_id=customer.pk, after={"tier": code, "expires_on": last_day},
                      reason=text)
@@ -90,7 +89,7 @@ def _locked(assignment_id: int) -> TierAssignment:
     found = (TierAssignment.objects.select_for_update().select_related("customer")
              .filter(pk=assignment_id).first())
     if found is None:
-        raise NotFound(_("no such tier assignment"), field="assignment")
+        raise NotFound(_("tier assignment %(id)s not found") % {"id": assignment_id})
     return found
 
 
@@ -99,19 +98,19 @@ def _decider(actor: Actor, assignment: TierAssignment) -> None:
              _("your role may not approve or reject membership tiers"))
     if assignment.status != Status.PROPOSED:
         raise Conflict(_("this manual tier was already decided (%(status)s)") % {
-            "status": assignment.get_status_display()}, field="status")
+            "status": assignment.get_status_display()})
     same = (actor.user is not None and assignment.proposed_by_id == actor.user.pk) or (
         actor.user is None and assignment.proposed_label == actor.label[:150])
     if same:
         raise PermissionRefused(_("the person who proposed a manual tier may not approve "
-                                  "it; a second person must"), field="assignment")
+                                  "it; a second person must"))
 
 
 def _decide(assignment: TierAssignment, actor: Actor, status: str, note: str) -> None:
     moved = TierAssignment.objects.filter(pk=assignment.pk, status=Status.PROPOSED).update(
         status=status, decided_at=clock.now(), decided_by=actor.user, decision_note=note)
     if not moved:  # decided by someone else since it was read
-        raise Conflict(_("this manual tier was already decided"), field="status")
+        raise Conflict(_("this manual tier was already decided"))
     assignment.refresh_from_db()
 
 
@@ -123,12 +122,12 @@ def approve(actor: Actor, assignment_id: int, note: object = "") -> TierAssignme
         today = clock.today()
         if assignment.expires_on <= today:
             raise Conflict(_("this manual tier would have expired already; propose a new "
-                             "one"), field="expires_on")
+                             "one"))
         version, policy = policy_in_force()
         section = policy.membership
         if section.tier(assignment.tier) is None:
             raise Conflict(_("the policy no longer has tier %(tier)s") % {
-                "tier": assignment.tier}, field="tier")
+                "tier": assignment.tier})
         text = str(note or "").strip()[:limits.REASON]
         status = TierStatus.objects.select_for_update().filter(
             customer_id=assignment.customer_id).first()

@@ -87,6 +87,13 @@ def evaluate(actor: Actor, *, today: dt.date | None = None,
                 "initial": result.initial, "upgraded": result.upgraded,
                 "downgraded": result.downgraded, "in_grace": result.in_grace,
                 "recovered": result.recovered, "manual": result.manual})
+        else:
+            ids = [row.customer_id for row in found]
+            audit.record(actor, "rewards.tier_evaluate", object_type="rewards.tierstatus",
+                         object_id=ids[0] if len(ids) == 1 else "",
+                         customer_id=ids[0] if len(ids) == 1 else None,
+                         after={"customers": len(ids), "changes": len(result.changes),
+                                "on": today})
         if progress is not None:
             progress(len(found))
     if run is not None:

@@ -130,9 +130,8 @@ def test_bad_input_is_refused_with_the_field_named(member: Customer, people: dic
 def test_one_proposal_waits_at_a_time_and_roles_are_checked(member: Customer,
                                                             people: dict[str, Actor]) -> None:
     propose(people, member)
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(Conflict):
         propose(people, member, tier="GOLD")
-    assert refused.value.field == "customer"
     with pytest.raises(PermissionRefused):
         propose(people | {"account_manager": people["auditor"]}, member)
     assert TierAssignment.objects.count() == 1
