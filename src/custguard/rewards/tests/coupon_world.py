@@ -11,10 +11,8 @@ the colleague's customer ("other", code `other_code`)
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,30 +25,6 @@ from custguard.customers.models import Standing
 from custguard.ledger.tests.conftest import NOW, _customer
 from custguard.policy import default_policy_text
 from custguard.rewards.services import coupon_issuing, coupon_redemption
-
-PENDING = Path(__file__).resolve().parents[4] / "po-pending" / "coupons.json"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def pending_translations() -> Iterator[None]:
-    """The coupon messages' zh-Hans texts from po-pending/coupons.json, until the lead merges
-    them into the catalogs (no makemessages on a branch): what the catalog has already wins,
-    and what was added is taken out again after the module."""
-    from django.utils.translation import trans_real
-
-    if not PENDING.is_file():
-        yield
-        return
-    catalog = trans_real.translation("zh-hans")._catalog
-    added = []
-    for msgid, msgstr in json.loads(PENDING.read_text(encoding="utf-8")).items():
-        key = msgid.replace("|", "\x04", 1)
-        if isinstance(msgstr, str) and key not in catalog:
-            catalog[key] = msgstr
-            added.append(key)
-    yield
-    for key in added:
-        catalog._catalogs[0].pop(key, None)
 
 
 def build(personas: dict[str, User]) -> dict[str, Any]:

@@ -14,5 +14,4 @@ module_coupon_world = coupon_world.module_coupon_world
 world = coupon_world.world
 personas = coupon_world.personas
 bearer_for = coupon_world.bearer_for
-pending_translations = coupon_world.pending_translations
 test_no_input_breaks_the_api = fuzz.matrix_test(matrix.TABLE)

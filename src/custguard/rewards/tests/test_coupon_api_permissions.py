@@ -43,7 +43,6 @@ module_coupon_world = coupon_world.module_coupon_world
 world = coupon_world.world
 personas = coupon_world.personas
 bearer_for = coupon_world.bearer_for
-pending_translations = coupon_world.pending_translations
 
 V1 = "/api/v1"
 VIEWERS = [ADMIN, CREDIT, SALES, AM, COLLEAGUE, CS, FINANCE, AUDITOR, ERP]
