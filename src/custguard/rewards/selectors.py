@@ -27,7 +27,7 @@ from custguard.customers.models import Customer, Standing
 from custguard.customers.selectors import customers_for, sees_all_customers
 from custguard.policy import points as rules_of
 from custguard.policy.schema_rewards import PointsRules
-from custguard.rewards.models import PointsAccount, PointsEntry, PointsLot
+from custguard.rewards.models import Coupon, PointsAccount, PointsEntry, PointsLot
 
 Who = User | Actor
 Kind = PointsEntry.Kind
@@ -309,3 +309,8 @@ def top_balances(who: Who, *, top: int = 20, rules: PointsRules | None = None) -
                     pending=customer.pending_points,  # type: ignore[attr-defined]
                     value=value_of(rules, customer.standing.points_balance))
             for customer in qs]
+
+
+def coupons_of(customer: Customer) -> QuerySet[Coupon]:
+    """The customer's coupons, newest first."""
+    return Coupon.objects.filter(customer=customer).order_by("-issued_at", "-pk")

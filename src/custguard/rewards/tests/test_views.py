@@ -20,9 +20,11 @@ from custguard.classification.models import CustomerClass
 from custguard.classification.services import runs
 from custguard.core.actors import Actor
 from custguard.core.models import AuditEntry, User
+from custguard.core.services.policies import policy_in_force
 from custguard.customers.models import Standing
 from custguard.rewards import selectors
 from custguard.rewards.models import LotUse, PointsAccount, PointsEntry, PointsLot
+from custguard.rewards.services import coupon_issuing, tier_evaluation
 from custguard.rewards.tests import world as points_world
 from custguard.rewards.tests.world import AVAILABLE, OTHER_AVAILABLE, PENDING
 from custguard.testing.shared import table_rows
@@ -252,6 +254,27 @@ def test_the_points_page_shows_the_class_with_its_history_and_the_segment(
     assert 'data-testid="segment-card"' in html
     erp = as_role("erp_integration").get(page_of(world))
     assert erp.status_code == 403  # the ERP has no pages
+
+
+def test_the_points_page_shows_the_tier_with_its_progress_and_the_coupons(
+        as_role: Get, world: dict[str, Any]) -> None:
+    before = as_role("finance").get(page_of(world)).content.decode()
+    assert 'data-tier=""' in before  # not evaluated yet (the progress to silver shows)
+    assert "The customer has no coupons." in before
+    tier_evaluation.evaluate(Actor.job("rewards.evaluate_tiers"))
+    coupon = coupon_issuing.issue(Actor.system("tests"), customer=world["customer"],
+                                  definition_code="WELCOME_FIRST_ORDER", key="VIEW-1")
+    html = as_role("finance").get(page_of(world)).content.decode()
+    section = policy_in_force()[1].membership
+    assert f'data-tier="{section.entry.code}"' in html  # 10,000.00 paid: the entry tier
+    progress = re.search(r'data-testid="tier-progress">(.*?)</div>\s*</div>\s*</div>', html,
+                         re.S)
+    assert progress and f"Progress to {section.tiers[1].name_en}" in progress.group(1)
+    assert re.findall(r'data-rule="(\w+)" data-met="(\w+)"', progress.group(1))[0] == (
+        "paid_spend", "no")
+    assert f'data-coupon="{coupon.code}" data-status="ISSUED"' in html
+    manager = as_role("account_manager").get(page_of(world)).content.decode()
+    assert 'data-testid="tier-card"' in manager and 'data-testid="coupons-card"' in manager
 
 
 # --- the overview and its export --------------------------------------------------------------

@@ -1,7 +1,8 @@
 """A customer's points page (积分): what it may spend, what is pending, withheld or owed, and
 when points expire next; points earned, spent and expired per month (ECharts); the open lots;
 the entries with their reasons in plain language, filtered by kind and date, sorted and paged
-with htmx; and, for the roles that may, the form that adjusts the points (views/adjust.py)."""
+with htmx; the membership tier with the progress to the next one and the newest coupons; and,
+for the roles that may, the form that adjusts the points (views/adjust.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
@@ -18,12 +20,13 @@ from custguard.core import clock
 from custguard.core.tables import wants_partial
 from custguard.customers.models import Customer
 from custguard.customers.views.common import get_customer_or_404, user_of
-from custguard.rewards import selectors
+from custguard.rewards import reasons, selectors, tier_selectors
 from custguard.rewards.filters import EntryFilter
 from custguard.rewards.forms import AdjustForm
 from custguard.rewards.tables import EntryTable
 
 LOTS_SHOWN = 50
+COUPONS_SHOWN = 10
 MONTHS = 12
 COLOURS = {"earned": "#2fb344", "spent": "#206bc4", "expired": "#9ba9be"}
 
@@ -75,7 +78,25 @@ def points_page(request: HttpRequest, customer: Customer, *,
         "adjust_form": adjust_form or (AdjustForm(prefix="adjust") if may_adjust else None),
         "today": clock.today(),
     }
+    if user.has_perm("rewards.view_tierstatus"):
+        context |= tier_context(customer)
+    if user.has_perm("rewards.view_coupon"):
+        context |= {"show_coupons": True,
+                    "coupons": list(selectors.coupons_of(customer)[:COUPONS_SHOWN])}
     return render(request, "rewards/customer/detail.html", context)
+
+
+def tier_context(customer: Customer) -> dict[str, Any]:
+    """The tier card: the tier, its benefits and the progress per rule to the next tier."""
+    card = tier_selectors.card(customer)
+    language = get_language() or "zh-hans"
+    return {
+        "tier_card": card,
+        "tier_name": card.tier.name(language) if card.tier else card.code,
+        "next_tier_name": card.next_tier.name(language) if card.next_tier else "",
+        "progress": [(str(reasons.RULE_LABELS.get(check.rule, check.rule)), check)
+                     for check in card.progress],
+    }
 
 
 @login_required
