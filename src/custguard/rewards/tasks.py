@@ -6,7 +6,14 @@ import datetime as dt
 
 from custguard.core.actors import Actor
 from custguard.core.scheduling import Job
-from custguard.rewards.services import expiry, tier_assignments, tier_evaluation, tier_notices
+from custguard.rewards.services import (
+    coupon_issuing,
+    coupon_rules,
+    expiry,
+    tier_assignments,
+    tier_evaluation,
+    tier_notices,
+)
 
 
 def mature_points(actor: Actor) -> str:
@@ -37,6 +44,17 @@ def send_tier_notices(actor: Actor) -> str:
     return f"{tier_notices.send_pending(actor)} tier notice(s) e-mailed"
 
 
+def issue_rule_coupons(actor: Actor) -> str:
+    result = coupon_rules.issue_due(actor)
+    refused = sum(result.refused.values())
+    return (f"{result.total} coupon(s) issued by the policy's rules"
+            + (f", {refused} refused by a limit" if refused else ""))
+
+
+def expire_coupons(actor: Actor) -> str:
+    return f"{coupon_issuing.expire_due(actor)} unused coupon(s) past their last day expired"
+
+
 JOBS = [
     # After midnight, in this order: a lot whose holding ends and whose life ends on the same
     # day is first made available, then expired.
@@ -54,4 +72,10 @@ JOBS = [
         evaluate_tiers, at=dt.time(1, 30)),
     Job("rewards.send_tier_notices", "e-mail the queued membership tier notices",
         send_tier_notices, at=dt.time(9, 30)),
+    # Coupons: the unused ones past their last day expire after midnight; the rules' coupons
+    # (welcome, anniversary, win-back) are issued in the morning.
+    Job("rewards.expire_coupons", "expire unused coupons past their last day", expire_coupons,
+        at=dt.time(0, 20)),
+    Job("rewards.issue_rule_coupons", "issue the coupons of the policy's rules",
+        issue_rule_coupons, at=dt.time(8, 0)),
 ]
