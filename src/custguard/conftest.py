@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import translation
 
 from custguard.core import audit_triggers
 from custguard.core.actors import Actor
@@ -55,6 +56,16 @@ def module_db(django_db_setup: None, django_db_blocker: Any,
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language (zh-hans): a request through the test client
+    leaves its language active in the thread, which would make a later test's outcome depend
+    on the random order."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

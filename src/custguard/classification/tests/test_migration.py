@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from openpyxl import load_workbook
 
 from custguard.classification import selectors
@@ -83,7 +84,7 @@ def test_the_region_filter_counts_only_that_regions_customers(
 ])
 def test_a_bad_period_is_refused_on_the_field(since: dt.date, until: dt.date,
                                               message: str) -> None:
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ValidationFailed) as refused, translation.override("en"):
         selectors.migration_between(since, until)
     assert refused.value.field == "until" and message in refused.value.message
 
