@@ -7,7 +7,6 @@ Input is one plain record per customer; output is decisions with reason codes an
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .decisions import Decision, Reason
+from .months import months_before
 from .schema_rewards import AbcShares, ValueTier
 
 HUNDRED = Decimal(100)
@@ -77,7 +77,7 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
     """The class the facts put every customer in, ranked within its sales region."""
     decisions: dict[int, Decision[Ranked]] = {}
     groups: dict[str, list[ClassFacts]] = defaultdict(list)
-    new_since = _months_before(today, rules.new_customer_months)
+    new_since = months_before(today, rules.new_customer_months)
     growths: dict[int, Decimal] = {}
     for item in facts:
         growth = growths[item.customer_id] = growth_percent(item.paid_sales,
@@ -120,12 +120,6 @@ def rank(rules: AbcShares, facts: Sequence[ClassFacts],
                         Decimal("0.1")) if member.on_time_share is not None else "-",
                     "region": region or "*"}),))
     return decisions
-
-
-def _months_before(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)

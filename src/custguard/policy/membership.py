@@ -8,13 +8,13 @@ Input is one plain record per customer; output is decisions with reason codes an
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .codes import GradeCode
 from .decisions import Decision, Reason, ReasonParam
+from .months import add_months
 from .schema_membership import Membership, MembershipTier, TierQualification
 
 HUNDRED = Decimal(100)
@@ -111,17 +111,6 @@ def qualifying(section: Membership, facts: TierFacts) -> Decision[MembershipTier
                     "needed": check.needed}))
                 break
     return Decision(tier, tuple(reasons))
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (the month's last day when it is shorter)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    return add_months(day, -months)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ policy's close day and time, keeping the month's report.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -38,18 +37,12 @@ from custguard.customers.models import Customer, CustomerStatus
 from custguard.ledger.models import Allocation, Invoice
 from custguard.policy.classification import ClassFacts, Move, move, rank
 from custguard.policy.decisions import Decision
+from custguard.policy.months import months_before
 from custguard.policy.schema_rewards import AbcShares
 
 ZERO = Decimal("0.00")
 AUDIT_BATCH = 500  # class changes listed per audit entry
 CLASSIFIED = [CustomerStatus.ACTIVE, CustomerStatus.DORMANT]
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day `months` earlier (the month's last day when it is shorter)."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def gather(rules: AbcShares, today: dt.date) -> list[ClassFacts]:

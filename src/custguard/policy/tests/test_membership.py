@@ -15,7 +15,6 @@ from custguard.policy import document_data, load_default_policy, upgrades, valid
 from custguard.policy.membership import (
     TierFacts,
     TierState,
-    add_months,
     checks,
     move,
     qualifying,
@@ -172,12 +171,6 @@ def test_qualifying_again_within_the_grace_clears_it() -> None:
     assert (decision.outcome.action, decision.outcome.below_since) == ("RECOVERED", None)
     assert move(SECTION, TierState("SILVER"), qualifying(SECTION, SILVERISH),
                 TODAY).outcome.action == "NONE"
-
-
-def test_add_months_keeps_the_day_or_takes_the_last() -> None:
-    assert add_months(dt.date(2025, 1, 31), 1) == dt.date(2025, 2, 28)
-    assert add_months(dt.date(2025, 11, 15), 3) == dt.date(2026, 2, 15)
-    assert add_months(dt.date(2025, 3, 31), -1) == dt.date(2025, 2, 28)
 
 
 facts = st.builds(

@@ -29,6 +29,7 @@ from custguard.core.actors import Actor
 from custguard.core.services.policies import policy_in_force
 from custguard.customers.models import Customer, CustomerStatus
 from custguard.ledger.models import Order
+from custguard.policy.months import months_before
 from custguard.policy.schema_coupons import CouponRule
 from custguard.rewards.models import Coupon
 from custguard.rewards.services import coupon_issuing
@@ -74,15 +75,9 @@ def _anniversary(rule: CouponRule, today: dt.date) -> Iterable[tuple[int, str]]:
         yield pk, f"rule:{rule.code}:{pk}:{today.year}"
 
 
-def _months_before(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
 def _win_back(rule: CouponRule, today: dt.date) -> Iterable[tuple[int, str]]:
     assert rule.months_without_orders is not None
-    before = _months_before(today, rule.months_without_orders)
+    before = months_before(today, rule.months_without_orders)
     last_orders = (Order.objects.filter(customer__in=_eligible())
                    .values("customer_id").annotate(last=Max("ordered_on"))
                    .filter(last__lte=before).order_by("customer_id")

@@ -22,7 +22,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from custguard.customers.models import CustomerStatus, Standing
 from custguard.ledger.models import Allocation, Invoice
-from custguard.policy.membership import TierFacts, months_before
+from custguard.policy.membership import TierFacts
+from custguard.policy.months import months_before
 from custguard.policy.schema_membership import Membership
 
 ZERO = Decimal("0.00")

@@ -12,7 +12,7 @@ from custguard.core import clock
 from custguard.credit.tests.test_scoring_support import add_invoice
 from custguard.customers.models import Customer, Standing
 from custguard.ledger.tests.conftest import TODAY
-from custguard.policy.membership import add_months
+from custguard.policy.months import add_months
 
 
 def buy(customer: Customer, invoices: int, amount: str, *, end: dt.date = TODAY,
